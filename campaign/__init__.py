@@ -1,0 +1,92 @@
+"""campaign: a commitment and campaign coordination tracker for local elected officials."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+
+from campaign.config import CONFIGS, check_production_safety, database_url
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: Mapping | None = None) -> Flask:
+    """Build an app: config, extensions, blueprints, error pages, commands. No I/O."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    configure(app, overrides)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def configure(app: Flask, overrides: Mapping | None) -> None:
+    env_name = (overrides or {}).get("ENV_NAME") or os.environ.get("CAMPAIGN_ENV", "development")
+    if env_name not in CONFIGS:
+        raise ValueError(f"CAMPAIGN_ENV must be one of {', '.join(CONFIGS)}, not {env_name!r}.")
+    app.config.from_object(CONFIGS[env_name])
+    app.config["ENV_NAME"] = env_name
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(
+        os.environ.get("DATABASE_URL"), app.instance_path
+    )
+    if overrides:
+        app.config.update(overrides)
+    check_production_safety(app.config)
+
+
+def register_extensions(app: Flask) -> None:
+    from campaign.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+
+    from campaign import models  # noqa: F401  (every model registered before first use)
+    from campaign.accounts.models import User
+
+    @login_manager.user_loader
+    def load_user(session_token: str) -> User | None:
+        return db.session.scalar(db.select(User).where(User.session_token == session_token))
+
+
+def register_blueprints(app: Flask) -> None:
+    from campaign.accounts.views import bp as accounts_bp
+    from campaign.catalog.views import bp as catalog_bp
+    from campaign.commitments.views import bp as commitments_bp
+    from campaign.health import bp as health_bp
+    from campaign.places.views import bp as places_bp
+
+    for blueprint in (catalog_bp, accounts_bp, commitments_bp, places_bp, health_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from campaign.errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from campaign import templating
+
+    templating.register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from campaign.cli import register
+
+    register(app)

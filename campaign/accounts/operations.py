@@ -1,0 +1,93 @@
+"""Creating accounts and checking credentials. Functions add and flush; callers commit."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from campaign.accounts.models import User, new_session_token, normalize_email
+from campaign.accounts.roles import Role
+from campaign.extensions import db
+from campaign.places.models import Jurisdiction
+from campaign.security import hash_password, verify_password
+from campaign.timeutil import utcnow
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+
+
+class AccountError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(
+        select(User).where(User.email_normalized == normalize_email(email))
+    )
+
+
+def create_user(
+    *,
+    email: str,
+    name: str,
+    password: str | None,
+    role: Role = Role.OFFICIAL,
+    office_title: str | None = None,
+    jurisdiction: Jurisdiction | None = None,
+) -> User:
+    """A new account; emails are unique whatever their case."""
+    email = email.strip()
+    if find_user_by_email(email) is not None:
+        raise AccountError("An account with this email already exists.", field="email")
+    if password is not None:
+        check_password_rules(password)
+    user = User(
+        email=email,
+        email_normalized=normalize_email(email),
+        name=name.strip(),
+        password_hash=hash_password(password) if password else None,
+        role=role,
+        office_title=(office_title or "").strip() or None,
+        jurisdiction=jurisdiction,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(
+            f"Use at least {MIN_PASSWORD_LENGTH} characters for your password.", field="password"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(
+            f"Use at most {MAX_PASSWORD_LENGTH} characters for your password.", field="password"
+        )
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user for these credentials, or None; unknown email and wrong password look alike."""
+    user = find_user_by_email(email)
+    if not verify_password(user.password_hash if user else None, password):
+        return None
+    if not user.active:
+        return None
+    user.last_login_at = utcnow()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Change the password and rotate the session token, signing out every other session."""
+    check_password_rules(password)
+    user.password_hash = hash_password(password)
+    user.session_token = new_session_token()
+    db.session.flush()
+
+
+def update_profile(user: User, *, name: str, office_title: str, phone: str | None) -> None:
+    user.name = name.strip()
+    user.office_title = office_title.strip() or None
+    user.phone = (phone or "").strip() or None
+    db.session.flush()

@@ -1,0 +1,128 @@
+"""Sign-up, sign-in, sign-out and the official's own profile."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from campaign.accounts.forms import LoginForm, ProfileForm, SignupForm
+from campaign.accounts.operations import AccountError, authenticate, create_user, update_profile
+from campaign.accounts.roles import Role, can_make_commitments
+from campaign.extensions import db
+from campaign.forms import ActionForm
+from campaign.places.forms import resolve_picker
+from campaign.places.matching import STATES
+from campaign.places.models import Jurisdiction, JurisdictionKind
+from campaign.places.operations import add_local_body
+from campaign.security import is_safe_redirect_target
+
+bp = Blueprint("accounts", __name__)
+
+BODY_KINDS = {JurisdictionKind.SCHOOL_DISTRICT.value, JurisdictionKind.OTHER.value}
+INVALID_CREDENTIALS = "That email and password do not match an account."
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("catalog.home"))
+    form = SignupForm()
+    if form.validate_on_submit():
+        jurisdiction = _signup_jurisdiction(form)
+        if jurisdiction is not None:
+            try:
+                user = create_user(
+                    email=form.email.data,
+                    name=form.name.data,
+                    password=form.password.data,
+                    role=Role.OFFICIAL,
+                    office_title=form.office_title.data,
+                    jurisdiction=jurisdiction,
+                )
+            except AccountError as error:
+                getattr(form, error.field or "email").errors.append(str(error))
+            else:
+                db.session.commit()
+                login_user(user)
+                flash(f"Welcome, {user.name}. Your account is ready.", "success")
+                return redirect(url_for("commitments.new"))
+        db.session.rollback()
+    status = 422 if request.method == "POST" else 200
+    return render_template("accounts/signup.html", form=form), status
+
+
+def _signup_jurisdiction(form: SignupForm) -> Jurisdiction | None:
+    """A gazetteer row, or a new unconfirmed body when the official describes one."""
+    if not form.body_name.data:
+        return resolve_picker(form, "jurisdiction")
+    if form.body_state.data not in STATES:
+        form.body_state.errors.append("Choose the state your body is in.")
+        return None
+    if form.body_kind.data not in BODY_KINDS:
+        form.body_kind.errors.append("Choose what kind of body it is.")
+        return None
+    near = resolve_picker(form, "near")
+    if near is None:
+        if not form.near.errors:
+            form.near.errors.append("Enter the city or town your body is in or nearest to.")
+        return None
+    if near.state != form.body_state.data:
+        form.near.errors.append(f"{near.label} is not in the state you chose.")
+        return None
+    return add_local_body(
+        name=form.body_name.data,
+        kind=JurisdictionKind(form.body_kind.data),
+        state=form.body_state.data,
+        near=near,
+    )
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    next_url = request.args.get("next")
+    if current_user.is_authenticated:
+        return redirect(_after_login_url(next_url))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is not None:
+            db.session.commit()
+            login_user(user, remember=form.remember.data)
+            return redirect(_after_login_url(next_url))
+        form.password.errors.append(INVALID_CREDENTIALS)
+    status = 422 if request.method == "POST" else 200
+    return render_template("accounts/login.html", form=form), status
+
+
+def _after_login_url(next_url: str | None) -> str:
+    if is_safe_redirect_target(next_url):
+        return next_url
+    if can_make_commitments(current_user):
+        return url_for("commitments.mine")
+    return url_for("catalog.home")
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    if ActionForm().validate_on_submit():
+        logout_user()
+        flash("You are signed out.", "info")
+    return redirect(url_for("catalog.home"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        update_profile(
+            current_user,
+            name=form.name.data,
+            office_title=form.office_title.data,
+            phone=form.phone.data,
+        )
+        db.session.commit()
+        flash("Your profile is saved.", "success")
+        return redirect(url_for("accounts.profile"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("accounts/profile.html", form=form), status

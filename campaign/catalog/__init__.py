@@ -1,0 +1,1 @@
+"""The policy toolkit: priorities and the policies officials commit to."""

@@ -1,0 +1,85 @@
+"""Flask commands: each parses its options, calls one feature function and commits once."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import Flask
+
+from campaign.extensions import db
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(seed_command)
+    app.cli.add_command(demo_data_command)
+    app.cli.add_command(create_user_command)
+
+
+@click.command("seed")
+@click.option("--skip-gazetteer", is_flag=True, help="Load only the policy catalog.")
+def seed_command(skip_gazetteer: bool) -> None:
+    """Load the policy catalog and the jurisdiction gazetteer (safe to run again)."""
+    from campaign.catalog.operations import seed_catalog
+    from campaign.places.gazetteer import load_gazetteer
+
+    catalog = seed_catalog()
+    click.echo(f"Catalog: {catalog['priorities']} priorities, {catalog['policies']} policies added.")
+    if not skip_gazetteer:
+        places = load_gazetteer()
+        click.echo(f"Gazetteer: {places['added']} jurisdictions added, {places['updated']} updated.")
+    db.session.commit()
+
+
+@click.command("demo-data")
+@click.option("--jurisdictions", default=200, show_default=True, help="Jurisdictions to involve.")
+@click.option("--commitments", default=500, show_default=True, help="Commitments to create.")
+@click.option("--seed", "random_seed", default=2026, show_default=True, help="Random seed.")
+@click.option("--if-empty", is_flag=True, help="Do nothing if commitments already exist.")
+def demo_data_command(jurisdictions: int, commitments: int, random_seed: int,
+                      if_empty: bool) -> None:
+    """Fill a realistic synthetic campaign for demos and benchmarks."""
+    from campaign.demo import DemoError, generate_demo_campaign, has_commitments
+
+    if if_empty and has_commitments():
+        click.echo("Demo data: commitments already exist, nothing added.")
+        return
+    try:
+        made = generate_demo_campaign(
+            jurisdictions=jurisdictions, commitments=commitments, seed=random_seed
+        )
+    except DemoError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(
+        f"Demo data: {made['officials']} officials in {made['jurisdictions']} jurisdictions, "
+        f"{made['commitments']} commitments, {made['timeline_entries']} timeline entries."
+    )
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--name", required=True, help="The person's full name.")
+@click.option(
+    "--role",
+    type=click.Choice(["official", "organizer", "staff", "admin"]),
+    default="official",
+    show_default=True,
+)
+@click.option("--office", "office_title", default=None, help="Office title, for officials.")
+def create_user_command(email: str, name: str, role: str, office_title: str | None) -> None:
+    """Create any user; the password comes from CAMPAIGN_PASSWORD or a prompt."""
+    from campaign.accounts.operations import AccountError, create_user
+    from campaign.accounts.roles import Role
+
+    password = os.environ.get("CAMPAIGN_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    try:
+        user = create_user(
+            email=email, name=name, password=password, role=Role(role), office_title=office_title
+        )
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Created {user.role.value} {user.email}.")

@@ -1,0 +1,1 @@
+"""Commitments to policies, their stages and timelines, and who may see them."""

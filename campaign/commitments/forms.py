@@ -1,0 +1,74 @@
+"""Forms for committing to policies and reporting progress."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from campaign.catalog.models import Policy
+from campaign.commitments.models import Visibility
+from campaign.commitments.stages import Stage
+from campaign.validation import NOTE_MAX, DateWithin, WebLink, strip
+
+VISIBILITY_CHOICES = [(v.value, v.label) for v in Visibility]
+NOTE_TOO_LONG = f"Keep the note under {NOTE_MAX:,} characters."
+
+
+def commit_form_class(policies: list[Policy]) -> type[FlaskForm]:
+    """A form with a checkbox, visibility, target date and note for each policy."""
+
+    class CommitForm(FlaskForm):
+        pass
+
+    for policy in policies:
+        setattr(CommitForm, f"commit_{policy.id}",
+                BooleanField("I commit to advancing this policy"))
+        setattr(CommitForm, f"visibility_{policy.id}",
+                RadioField("Who may see this commitment", choices=VISIBILITY_CHOICES,
+                           default=Visibility.PUBLIC.value))
+        setattr(CommitForm, f"target_{policy.id}",
+                DateField("Target date (optional)", validators=[Optional(),
+                          DateWithin(future_days=3650, past_days=0)]))
+        setattr(CommitForm, f"note_{policy.id}",
+                TextAreaField("Note for the campaign (optional)", filters=[strip],
+                              validators=[Optional(), Length(max=NOTE_MAX, message=NOTE_TOO_LONG)]))
+    return CommitForm
+
+
+class ProgressForm(FlaskForm):
+    stage = SelectField("New stage", validators=[DataRequired("Choose the new stage.")])
+    occurred_on = DateField(
+        "Date it happened",
+        validators=[InputRequired("Enter the date it happened."), DateWithin(future_days=1)],
+    )
+    evidence_url = URLField(
+        "Evidence link (optional)",
+        description="An ordinance, agenda item, vote record or news story.",
+        filters=[strip],
+        validators=[Optional(), Length(max=2000), WebLink()],
+    )
+    note = TextAreaField(
+        "Note (optional)",
+        filters=[strip],
+        validators=[Optional(), Length(max=NOTE_MAX, message=NOTE_TOO_LONG)],
+    )
+    version = HiddenField()
+
+    def set_stage_choices(self, stages: list[Stage]) -> None:
+        self.stage.choices = [("", "Choose…")] + [(s.value, s.label) for s in stages]
+
+
+class VisibilityForm(FlaskForm):
+    visibility = RadioField(
+        "Who may see this commitment", choices=VISIBILITY_CHOICES,
+        validators=[DataRequired("Choose who may see it.")],
+    )

@@ -1,0 +1,111 @@
+"""Commitments and their append-only timelines."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Optional
+
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+
+from campaign.commitments.stages import Stage
+from campaign.extensions import db, db_enum
+from campaign.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from campaign.accounts.models import User
+    from campaign.catalog.models import Policy
+    from campaign.places.models import Jurisdiction
+
+
+class Visibility(enum.StrEnum):
+    PUBLIC = "public"
+    COUNTED = "counted"
+    PRIVATE = "private"
+
+    @property
+    def label(self) -> str:
+        return VISIBILITY_LABELS[self][0]
+
+    @property
+    def explanation(self) -> str:
+        return VISIBILITY_LABELS[self][1]
+
+
+VISIBILITY_LABELS = {
+    Visibility.PUBLIC: ("Public", "Shown with your name and jurisdiction on the public site."),
+    Visibility.COUNTED: (
+        "Counted, not named",
+        "Included in public totals; your name and jurisdiction are never shown.",
+    ),
+    Visibility.PRIVATE: (
+        "Private to campaign staff",
+        "Only campaign staff see it; it is left out of every public number.",
+    ),
+}
+
+
+class Commitment(db.Model):
+    """One official's commitment to advance one policy in the jurisdiction they serve."""
+
+    __tablename__ = "commitment"
+    __table_args__ = (UniqueConstraint("official_id", "policy_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    official_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policy.id"), index=True)
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdiction.id"), index=True)
+    visibility: Mapped[Visibility] = mapped_column(db_enum(Visibility, "visibility"))
+    stage: Mapped[Stage] = mapped_column(db_enum(Stage, "stage"), index=True)
+    # The furthest point on the main line ever reached, so a stall resumes where it stopped.
+    furthest_stage: Mapped[Stage] = mapped_column(db_enum(Stage, "furthest_stage"))
+    stage_changed_on: Mapped[date] = mapped_column(Date)
+    target_date: Mapped[Optional[date]] = mapped_column(Date)
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    # Optimistic locking: a save made from a stale form is refused, not silently applied.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    official: Mapped[User] = relationship()
+    policy: Mapped[Policy] = relationship()
+    jurisdiction: Mapped[Jurisdiction] = relationship()
+    timeline: WriteOnlyMapped[TimelineEntry] = relationship(
+        back_populates="commitment",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="TimelineEntry.id",
+    )
+
+
+class TimelineEntry(db.Model):
+    """A dated event in a commitment's life. Entries are only ever added."""
+
+    __tablename__ = "timeline_entry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(
+        ForeignKey("commitment.id", ondelete="CASCADE"), index=True
+    )
+    stage: Mapped[Stage] = mapped_column(db_enum(Stage, "furthest_stage"))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    evidence_url: Mapped[Optional[str]] = mapped_column(String(2000))
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    recorded_by_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL")
+    )
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    commitment: Mapped[Commitment] = relationship(back_populates="timeline")
+    recorded_by: Mapped[Optional[User]] = relationship()

@@ -1,0 +1,62 @@
+"""Who sees which commitments: the one place the app decides it.
+
+Three levels, chosen by the official per commitment:
+- public: shown with the official's name and jurisdiction;
+- counted: included in totals only, never with a name or a jurisdiction;
+- private: seen by campaign staff only, left out of every public number.
+
+Every page, export and endpoint builds its queries from these helpers, so a new page
+cannot forget a rule.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, or_, true
+
+from campaign.accounts.roles import can_see_private_commitments, is_official
+from campaign.commitments.models import Commitment, Visibility
+from campaign.commitments.stages import Stage
+
+
+def named_condition(viewer) -> ColumnElement[bool]:
+    """Commitments the viewer may see as records: with the official's name and place."""
+    if can_see_private_commitments(viewer):
+        return true()
+    condition = Commitment.visibility == Visibility.PUBLIC
+    if is_official(viewer):
+        condition = or_(condition, Commitment.official_id == viewer.id)
+    return condition
+
+
+def counted_condition(viewer) -> ColumnElement[bool]:
+    """Commitments that count towards the totals the viewer sees."""
+    if can_see_private_commitments(viewer):
+        return true()
+    return Commitment.visibility.in_([Visibility.PUBLIC, Visibility.COUNTED])
+
+
+def active_condition() -> ColumnElement[bool]:
+    """A withdrawn commitment no longer counts as a commitment."""
+    return Commitment.stage != Stage.WITHDRAWN
+
+
+def counted_active(viewer) -> ColumnElement[bool]:
+    return and_(counted_condition(viewer), active_condition())
+
+
+def may_name(viewer, commitment: Commitment) -> bool:
+    """The same rule as named_condition, for one loaded row."""
+    if can_see_private_commitments(viewer):
+        return True
+    if is_official(viewer) and commitment.official_id == viewer.id:
+        return True
+    return commitment.visibility == Visibility.PUBLIC
+
+
+__all__ = [
+    "active_condition",
+    "counted_active",
+    "counted_condition",
+    "may_name",
+    "named_condition",
+]

@@ -1,0 +1,89 @@
+"""Settings from the environment, with defaults that work on a fresh clone.
+
+`CAMPAIGN_ENV` picks the class (development, testing, production). Production refuses to
+start with the development secret key, because a known key lets anyone forge sessions.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production
+
+
+def database_url(raw: str | None, instance_path: str) -> str:
+    """Normalise a DATABASE_URL: SQLite under instance/ by default, psycopg 3 for PostgreSQL."""
+    if not raw:
+        return "sqlite:///" + str(Path(instance_path) / "campaign.sqlite3")
+    if raw.startswith("postgres://"):
+        raw = "postgresql://" + raw.removeprefix("postgres://")
+    if raw.startswith("postgresql://"):
+        raw = "postgresql+psycopg://" + raw.removeprefix("postgresql://")
+    return raw
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI: str | None = None  # filled by create_app from DATABASE_URL
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 14
+
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 500 * 1024
+
+    # argon2id at OWASP's recommended minimum (m=19 MiB, t=2, p=1).
+    PASSWORD_HASH_TIME_COST = 2
+    PASSWORD_HASH_MEMORY_KIB = 19 * 1024
+    PASSWORD_HASH_PARALLELISM = 1
+
+    CAMPAIGN_NAME = os.environ.get("CAMPAIGN_NAME", "No Secret Police")
+    TESTING = False
+    DEBUG = False
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False  # the debugger is an RCE on a shared network; opt in with --debug
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-secret"  # noqa: S105
+    WTF_CSRF_ENABLED = False
+    PASSWORD_HASH_TIME_COST = 1
+    PASSWORD_HASH_MEMORY_KIB = 8
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+class UnsafeConfigError(RuntimeError):
+    """Raised at start-up when production would run with a guessable secret."""
+
+
+def check_production_safety(config: dict) -> None:
+    if config.get("ENV_NAME") == "production" and config.get("SECRET_KEY") in (
+        None,
+        "",
+        DEVELOPMENT_SECRET_KEY,
+    ):
+        raise UnsafeConfigError(
+            "SECRET_KEY must be set to a long random value when CAMPAIGN_ENV=production."
+        )

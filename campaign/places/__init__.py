@@ -1,0 +1,1 @@
+"""The gazetteer of US jurisdictions an official can serve."""

@@ -1,0 +1,103 @@
+"""How typed names become comparable: case, accents, punctuation and abbreviations.
+
+"St. Paul", "saint paul" and "ST PAUL " all normalise to "saint paul"; "Doña Ana Cnty" to
+"dona ana county"; "Prince George's" to "prince georges". Both the stored gazetteer names and
+what people type go through the same function, so they meet in the middle.
+"""
+
+from __future__ import annotations
+
+import re
+
+from unidecode import unidecode
+
+ABBREVIATIONS = {
+    "st": "saint",
+    "ste": "sainte",
+    "ft": "fort",
+    "mt": "mount",
+    "mtn": "mountain",
+    "pt": "point",
+    "cnty": "county",
+    "co": "county",
+    "cty": "city",
+    "twp": "township",
+    "twnshp": "township",
+    "vlg": "village",
+    "hts": "heights",
+    "spgs": "springs",
+    "spg": "spring",
+    "jct": "junction",
+    "n": "north",
+    "s": "south",
+    "e": "east",
+    "w": "west",
+    "isd": "independent school district",
+    "usd": "unified school district",
+    "sd": "school district",
+}
+
+_APOSTROPHES = re.compile(r"['’`´]")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def normalize_name(text: str) -> str:
+    """Lower-case ASCII words with abbreviations expanded; the key for matching names."""
+    text = unidecode(text or "").lower()
+    text = _APOSTROPHES.sub("", text)
+    words = _NON_ALNUM.sub(" ", text).split()
+    return " ".join(ABBREVIATIONS.get(w, w) for w in words)
+
+
+# USPS codes and names of the 50 states and DC: used to read "Saint Paul, MN" or
+# "springfield illinois" as a name plus a state.
+STATES = {
+    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
+    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia",
+    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
+    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
+    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan",
+    "MN": "Minnesota", "MS": "Mississippi", "MO": "Missouri", "MT": "Montana",
+    "NE": "Nebraska", "NV": "Nevada", "NH": "New Hampshire", "NJ": "New Jersey",
+    "NM": "New Mexico", "NY": "New York", "NC": "North Carolina", "ND": "North Dakota",
+    "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon", "PA": "Pennsylvania",
+    "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota", "TN": "Tennessee",
+    "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia", "WA": "Washington",
+    "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
+}  # fmt: skip
+
+_STATE_BY_NAME = {normalize_name(name): code for code, name in STATES.items()}
+_STATE_BY_NAME["washington dc"] = "DC"
+
+
+def parse_state(text: str) -> str | None:
+    """A USPS code from "MN", "mn", "Minnesota" or "MINNESOTA"; None if it is not a state."""
+    cleaned = (text or "").strip()
+    if cleaned.upper() in STATES and len(cleaned) == 2:
+        return cleaned.upper()
+    return _STATE_BY_NAME.get(normalize_name(cleaned))
+
+
+def split_state(query: str) -> tuple[str, str | None]:
+    """Split "Saint Paul, MN" or "saint paul minnesota" into a name and a state code.
+
+    A trailing state is only taken when something is left for the name, so "Minnesota" alone
+    stays a search for the state itself, and "Kansas City" keeps its name.
+    """
+    if "," in query:
+        head, _, tail = query.rpartition(",")
+        state = parse_state(tail)
+        if state and head.strip():
+            return head.strip(), state
+    words = query.split()
+    for take in (3, 2, 1):
+        if len(words) > take:
+            candidate = " ".join(words[-take:])
+            # A bare two-letter word is only a state when written in capitals ("Paul MN"),
+            # so "Des Moines ia" is fine but "Fort Worth" never loses a word.
+            if take == 1 and len(candidate) == 2 and not candidate.isupper():
+                continue
+            state = parse_state(candidate)
+            if state:
+                return " ".join(words[:-take]), state
+    return query.strip(), None

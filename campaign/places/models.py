@@ -1,0 +1,69 @@
+"""A jurisdiction: a state, county, place, school district or other local body."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from campaign.extensions import db, db_enum
+from campaign.timeutil import utcnow
+
+
+class JurisdictionKind(enum.StrEnum):
+    STATE = "state"
+    COUNTY = "county"
+    PLACE = "place"
+    SCHOOL_DISTRICT = "school_district"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {
+            "state": "State",
+            "county": "County",
+            "place": "City or town",
+            "school_district": "School district",
+            "other": "Other local body",
+        }[self.value]
+
+
+class Jurisdiction(db.Model):
+    __tablename__ = "jurisdiction"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Natural key: state FIPS ("27"), county FIPS ("27123"), GeoNames id for places
+    # ("gn5045360"), "u…" for bodies entered by an official.
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[JurisdictionKind] = mapped_column(
+        db_enum(JurisdictionKind, "kind"),
+        index=True,
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(2), index=True)
+    county_key: Mapped[Optional[str]] = mapped_column(String(5), index=True)
+    # For a school district or other body: the place it sits in or near.
+    near_id: Mapped[Optional[int]] = mapped_column(ForeignKey("jurisdiction.id"))
+    latitude: Mapped[Optional[float]] = mapped_column(Float)
+    longitude: Mapped[Optional[float]] = mapped_column(Float)
+    population: Mapped[Optional[int]] = mapped_column(Integer)
+    # Normalised name for search: see places.matching.normalize_name.
+    search_name: Mapped[str] = mapped_column(String(200), index=True)
+    # Gazetteer rows are confirmed; bodies entered by hand wait for staff to confirm them.
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    near: Mapped[Optional[Jurisdiction]] = relationship(remote_side=[id])
+
+    @property
+    def label(self) -> str:
+        """The name people recognise, unambiguous within the country."""
+        if self.kind == JurisdictionKind.STATE:
+            return self.name
+        return f"{self.name}, {self.state}"
+
+    def __repr__(self) -> str:
+        return f"<Jurisdiction {self.key} {self.label}>"

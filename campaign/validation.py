@@ -1,0 +1,68 @@
+"""Field filters and validators shared by every form: trimmed text, safe links, sane dates."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from urllib.parse import urlsplit
+
+from wtforms.validators import ValidationError
+
+from campaign.timeutil import today
+
+NOTE_MAX = 2000
+EARLIEST_DATE = date(2000, 1, 1)
+
+
+def strip(value):
+    """Trim surrounding white space and drop control characters people paste by accident."""
+    if not isinstance(value, str):
+        return value
+    cleaned = "".join(ch for ch in value if ch in "\n\t" or ord(ch) >= 32)
+    return cleaned.strip()
+
+
+def strip_line(value):
+    """Like strip, for one-line fields: inner runs of white space become one space."""
+    value = strip(value)
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
+class WebLink:
+    """Only http and https links with a host: no javascript:, data: or mailto: in evidence."""
+
+    def __init__(self, message: str = "Enter a web address starting with https:// or http://"):
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            return
+        parts = urlsplit(field.data)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValidationError(self.message)
+        if any(ch.isspace() for ch in field.data):
+            raise ValidationError("A web address cannot contain spaces.")
+
+
+class DateWithin:
+    """A date inside a window relative to today; the message says the window in words."""
+
+    def __init__(self, *, past_days: int | None = None, future_days: int | None = None,
+                 not_before: date | None = EARLIEST_DATE):
+        self.past_days = past_days
+        self.future_days = future_days
+        self.not_before = not_before
+
+    def __call__(self, form, field) -> None:
+        value = field.data
+        if value is None:
+            return
+        now = today()
+        if self.not_before and value < self.not_before:
+            raise ValidationError(f"Enter a date after {self.not_before.year - 1}.")
+        if self.past_days is not None and value < now - timedelta(days=self.past_days):
+            raise ValidationError("This date is too far in the past.")
+        if self.future_days is not None and value > now + timedelta(days=self.future_days):
+            if self.future_days <= 1:
+                raise ValidationError("This date is in the future.")
+            years = round(self.future_days / 365)
+            raise ValidationError(f"Enter a date within the next {years} years.")
