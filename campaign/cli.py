@@ -24,10 +24,14 @@ def seed_command(skip_gazetteer: bool) -> None:
     from campaign.places.gazetteer import load_gazetteer
 
     catalog = seed_catalog()
-    click.echo(f"Catalog: {catalog['priorities']} priorities, {catalog['policies']} policies added.")
+    click.echo(
+        f"Catalog: {catalog['priorities']} priorities, {catalog['policies']} policies added."
+    )
     if not skip_gazetteer:
         places = load_gazetteer()
-        click.echo(f"Gazetteer: {places['added']} jurisdictions added, {places['updated']} updated.")
+        click.echo(
+            f"Gazetteer: {places['added']} jurisdictions added, {places['updated']} updated."
+        )
     db.session.commit()
 
 
@@ -36,8 +40,9 @@ def seed_command(skip_gazetteer: bool) -> None:
 @click.option("--commitments", default=500, show_default=True, help="Commitments to create.")
 @click.option("--seed", "random_seed", default=2026, show_default=True, help="Random seed.")
 @click.option("--if-empty", is_flag=True, help="Do nothing if commitments already exist.")
-def demo_data_command(jurisdictions: int, commitments: int, random_seed: int,
-                      if_empty: bool) -> None:
+def demo_data_command(
+    jurisdictions: int, commitments: int, random_seed: int, if_empty: bool
+) -> None:
     """Fill a realistic synthetic campaign for demos and benchmarks."""
     from campaign.demo import DemoError, generate_demo_campaign, has_commitments
 

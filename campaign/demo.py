@@ -27,15 +27,19 @@ from campaign.timeutil import today, utcnow
 CAMPAIGN_START = date(2026, 1, 15)
 PREEMPTING_STATES = {"TX", "FL", "TN", "GA", "IA", "IN", "OK", "SC", "MO", "MT", "WV", "AL"}
 FIRST_NAMES = (
-    "Maria Jose Aisha Daniel Grace Luis Mei Samuel Fatima Kevin Rosa Tariq Hannah Andre "
-    "Priya Miguel Keisha Tomas Leila Ahmed Sofia Marcus Ngozi Diego Claire Omar Yesenia "
-    "Jamal Erin Hector Linh Beatriz Dmitri Amara Noah Carmen Isaiah Ruth Javier Naomi"
-).split()
+    "Maria", "Jose", "Aisha", "Daniel", "Grace", "Luis", "Mei", "Samuel", "Fatima", "Kevin",
+    "Rosa", "Tariq", "Hannah", "Andre", "Priya", "Miguel", "Keisha", "Tomas", "Leila", "Ahmed",
+    "Sofia", "Marcus", "Ngozi", "Diego", "Claire", "Omar", "Yesenia", "Jamal", "Erin",
+    "Hector", "Linh", "Beatriz", "Dmitri", "Amara", "Noah", "Carmen", "Isaiah", "Ruth",
+    "Javier", "Naomi",
+)  # fmt: skip
 LAST_NAMES = (
-    "Garcia Johnson Nguyen Okafor Martinez Smith Patel Hernandez Kim Williams Lopez Brown "
-    "Rodriguez Davis Chen Jackson Gonzalez Wilson Rivera Moore Haddad Thompson Ramirez White "
-    "Flores Lee Sanchez Harris Torres Clark Ortiz Lewis Cruz Walker Reyes Hall Morales Young"
-).split()
+    "Garcia", "Johnson", "Nguyen", "Okafor", "Martinez", "Smith", "Patel", "Hernandez", "Kim",
+    "Williams", "Lopez", "Brown", "Rodriguez", "Davis", "Chen", "Jackson", "Gonzalez",
+    "Wilson", "Rivera", "Moore", "Haddad", "Thompson", "Ramirez", "White", "Flores", "Lee",
+    "Sanchez", "Harris", "Torres", "Clark", "Ortiz", "Lewis", "Cruz", "Walker", "Reyes",
+    "Hall", "Morales", "Young",
+)  # fmt: skip
 OFFICES = {
     JurisdictionKind.PLACE: ("City Councilmember", "Mayor", "Town Board Member", "Alderperson"),
     JurisdictionKind.COUNTY: ("County Commissioner", "County Supervisor", "County Legislator"),
@@ -141,8 +145,9 @@ def generate_demo_campaign(*, jurisdictions: int, commitments: int, seed: int = 
 def _choose_jurisdictions(rng: random.Random, count: int) -> list[Jurisdiction]:
     """Mostly cities and towns, weighted towards larger ones; some counties."""
     places = db.session.execute(
-        select(Jurisdiction.id, Jurisdiction.population)
-        .where(Jurisdiction.kind == JurisdictionKind.PLACE)
+        select(Jurisdiction.id, Jurisdiction.population).where(
+            Jurisdiction.kind == JurisdictionKind.PLACE
+        )
     ).all()
     counties = db.session.scalars(
         select(Jurisdiction.id).where(Jurisdiction.kind == JurisdictionKind.COUNTY)
@@ -216,10 +221,7 @@ def _history(rng: random.Random, pledged_on: date, now: date) -> list[tuple[Stag
 
 
 def _visibility(rng: random.Random, state: str) -> Visibility:
-    if state in PREEMPTING_STATES:
-        weights = (45, 35, 20)
-    else:
-        weights = (80, 14, 6)
+    weights = (45, 35, 20) if state in PREEMPTING_STATES else (80, 14, 6)
     return rng.choices(list(Visibility), weights=weights)[0]
 
 
@@ -227,5 +229,3 @@ def _evidence(rng: random.Random, stage: Stage) -> str | None:
     if stage in (Stage.INTRODUCED, Stage.PASSED, Stage.IMPLEMENTED) and rng.random() < 0.6:
         return f"https://{rng.choice(EVIDENCE_HOSTS)}/item/{rng.randint(1000, 99999)}"
     return None
-
-

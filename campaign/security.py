@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlsplit
@@ -37,10 +38,8 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         if params not in _DUMMY_HASH:
             _DUMMY_HASH[params] = hasher.hash("not the password")
         password_hash = _DUMMY_HASH[params]
-        try:
+        with contextlib.suppress(VerificationError, InvalidHashError):
             hasher.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            pass
         return False
     try:
         return hasher.verify(password_hash, password)
@@ -75,5 +74,3 @@ def role_required(predicate: Callable[[object], bool]):
         return wrapped
 
     return decorator
-
-

@@ -46,8 +46,13 @@ class WebLink:
 class DateWithin:
     """A date inside a window relative to today; the message says the window in words."""
 
-    def __init__(self, *, past_days: int | None = None, future_days: int | None = None,
-                 not_before: date | None = EARLIEST_DATE):
+    def __init__(
+        self,
+        *,
+        past_days: int | None = None,
+        future_days: int | None = None,
+        not_before: date | None = EARLIEST_DATE,
+    ):
         self.past_days = past_days
         self.future_days = future_days
         self.not_before = not_before
@@ -60,6 +65,8 @@ class DateWithin:
         if self.not_before and value < self.not_before:
             raise ValidationError(f"Enter a date after {self.not_before.year - 1}.")
         if self.past_days is not None and value < now - timedelta(days=self.past_days):
+            if self.past_days == 0:
+                raise ValidationError("Enter today's date or a later one.")
             raise ValidationError("This date is too far in the past.")
         if self.future_days is not None and value > now + timedelta(days=self.future_days):
             if self.future_days <= 1:

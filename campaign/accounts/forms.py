@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from campaign.accounts.operations import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
@@ -12,12 +19,12 @@ from campaign.places.matching import STATES
 from campaign.places.models import JurisdictionKind
 from campaign.validation import strip_line
 
-STATE_CHOICES = [("", "Choose a state")] + [
-    (code, name) for code, name in sorted(STATES.items(), key=lambda kv: kv[1])
+STATE_CHOICES = [SelectChoice("", "Choose a state")] + [
+    SelectChoice(code, name) for code, name in sorted(STATES.items(), key=lambda kv: kv[1])
 ]
 BODY_KIND_CHOICES = [
-    (JurisdictionKind.SCHOOL_DISTRICT.value, JurisdictionKind.SCHOOL_DISTRICT.label),
-    (JurisdictionKind.OTHER.value, JurisdictionKind.OTHER.label),
+    SelectChoice(kind.value, kind.label)
+    for kind in (JurisdictionKind.SCHOOL_DISTRICT, JurisdictionKind.OTHER)
 ]
 
 
@@ -32,8 +39,9 @@ class SignupForm(FlaskForm):
         filters=[strip_line],
         validators=[
             DataRequired("Enter your email address."),
-            Email("Enter a valid email address, like name@example.org.",
-                  check_deliverability=False),
+            Email(
+                "Enter a valid email address, like name@example.org.", check_deliverability=False
+            ),
             Length(max=254),
         ],
     )
@@ -52,8 +60,10 @@ class SignupForm(FlaskForm):
     )
     confirm = PasswordField(
         "Repeat password",
-        validators=[DataRequired("Repeat your password."),
-                    EqualTo("password", "The two passwords differ.")],
+        validators=[
+            DataRequired("Repeat your password."),
+            EqualTo("password", "The two passwords differ."),
+        ],
     )
     office_title = StringField(
         "Office title",
@@ -61,9 +71,7 @@ class SignupForm(FlaskForm):
         filters=[strip_line],
         validators=[DataRequired("Enter the office you hold."), Length(max=120)],
     )
-    jurisdiction, jurisdiction_key, jurisdiction_choice = picker_fields(
-        "Jurisdiction you serve"
-    )
+    jurisdiction, jurisdiction_key, jurisdiction_choice = picker_fields("Jurisdiction you serve")
     body_name = StringField(
         "Name of the school district or body",
         filters=[strip_line],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, func
@@ -30,23 +30,23 @@ class User(UserMixin, db.Model):
     # Lower-cased copy with a unique index: "Ana@X.org" and "ana@x.org" are one account.
     email_normalized: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
-    password_hash: Mapped[Optional[str]] = mapped_column(String(255))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(
         db_enum(Role, "role"),
         default=Role.OFFICIAL,
     )
-    office_title: Mapped[Optional[str]] = mapped_column(String(120))
-    phone: Mapped[Optional[str]] = mapped_column(String(40))
-    jurisdiction_id: Mapped[Optional[int]] = mapped_column(
+    office_title: Mapped[str | None] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    jurisdiction_id: Mapped[int | None] = mapped_column(
         ForeignKey("jurisdiction.id", ondelete="SET NULL"), index=True
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Flask-Login stores this, not the id: rotating it signs the user out everywhere.
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    last_login_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
 
-    jurisdiction: Mapped[Optional[Jurisdiction]] = relationship(lazy="joined")
+    jurisdiction: Mapped[Jurisdiction | None] = relationship(lazy="joined")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users at login and load

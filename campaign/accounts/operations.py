@@ -22,9 +22,7 @@ class AccountError(ValueError):
 
 
 def find_user_by_email(email: str) -> User | None:
-    return db.session.scalar(
-        select(User).where(User.email_normalized == normalize_email(email))
-    )
+    return db.session.scalar(select(User).where(User.email_normalized == normalize_email(email)))
 
 
 def create_user(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -51,7 +49,7 @@ class PolicyResource(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     policy_id: Mapped[int] = mapped_column(ForeignKey("policy.id", ondelete="CASCADE"), index=True)
     label: Mapped[str] = mapped_column(String(120))
-    url: Mapped[Optional[str]] = mapped_column(String(500))
+    url: Mapped[str | None] = mapped_column(String(500))
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     policy: Mapped[Policy] = relationship(back_populates="resources")

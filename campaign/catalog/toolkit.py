@@ -33,8 +33,7 @@ TOOLKIT: list[dict] = [
     {
         "slug": "no-collaboration",
         "title": "No Collaboration with Secret Police",
-        "summary": "Keep local agencies, jails and police out of federal immigration "
-        "enforcement.",
+        "summary": "Keep local agencies, jails and police out of federal immigration enforcement.",
         "policies": [
             {
                 "slug": "robust-sanctuary-policies",
@@ -116,8 +115,7 @@ TOOLKIT: list[dict] = [
             },
             {
                 "slug": "inspect-ice-facilities-land-use",
-                "title": "Conduct inspections of ICE facilities and enforce local land use "
-                "policy",
+                "title": "Conduct inspections of ICE facilities and enforce local land use policy",
                 "short_title": "Inspect ICE facilities (land use)",
                 "check": True,
                 "summary": "Direct local agencies to check facilities run by immigration "

@@ -8,6 +8,7 @@ from wtforms import (
     DateField,
     HiddenField,
     RadioField,
+    SelectChoice,
     SelectField,
     TextAreaField,
     URLField,
@@ -19,7 +20,7 @@ from campaign.commitments.models import Visibility
 from campaign.commitments.stages import Stage
 from campaign.validation import NOTE_MAX, DateWithin, WebLink, strip
 
-VISIBILITY_CHOICES = [(v.value, v.label) for v in Visibility]
+VISIBILITY_CHOICES = [SelectChoice(v.value, v.label) for v in Visibility]
 NOTE_TOO_LONG = f"Keep the note under {NOTE_MAX:,} characters."
 
 
@@ -30,17 +31,35 @@ def commit_form_class(policies: list[Policy]) -> type[FlaskForm]:
         pass
 
     for policy in policies:
-        setattr(CommitForm, f"commit_{policy.id}",
-                BooleanField("I commit to advancing this policy"))
-        setattr(CommitForm, f"visibility_{policy.id}",
-                RadioField("Who may see this commitment", choices=VISIBILITY_CHOICES,
-                           default=Visibility.PUBLIC.value))
-        setattr(CommitForm, f"target_{policy.id}",
-                DateField("Target date (optional)", validators=[Optional(),
-                          DateWithin(future_days=3650, past_days=0)]))
-        setattr(CommitForm, f"note_{policy.id}",
-                TextAreaField("Note for the campaign (optional)", filters=[strip],
-                              validators=[Optional(), Length(max=NOTE_MAX, message=NOTE_TOO_LONG)]))
+        setattr(
+            CommitForm, f"commit_{policy.id}", BooleanField("I commit to advancing this policy")
+        )
+        setattr(
+            CommitForm,
+            f"visibility_{policy.id}",
+            RadioField(
+                "Who may see this commitment",
+                choices=VISIBILITY_CHOICES,
+                default=Visibility.PUBLIC.value,
+            ),
+        )
+        setattr(
+            CommitForm,
+            f"target_{policy.id}",
+            DateField(
+                "Target date (optional)",
+                validators=[Optional(), DateWithin(future_days=3650, past_days=0)],
+            ),
+        )
+        setattr(
+            CommitForm,
+            f"note_{policy.id}",
+            TextAreaField(
+                "Note for the campaign (optional)",
+                filters=[strip],
+                validators=[Optional(), Length(max=NOTE_MAX, message=NOTE_TOO_LONG)],
+            ),
+        )
     return CommitForm
 
 
@@ -64,11 +83,14 @@ class ProgressForm(FlaskForm):
     version = HiddenField()
 
     def set_stage_choices(self, stages: list[Stage]) -> None:
-        self.stage.choices = [("", "Choose…")] + [(s.value, s.label) for s in stages]
+        self.stage.choices = [SelectChoice("", "Choose…")] + [
+            SelectChoice(s.value, s.label) for s in stages
+        ]
 
 
 class VisibilityForm(FlaskForm):
     visibility = RadioField(
-        "Who may see this commitment", choices=VISIBILITY_CHOICES,
+        "Who may see this commitment",
+        choices=VISIBILITY_CHOICES,
         validators=[DataRequired("Choose who may see it.")],
     )

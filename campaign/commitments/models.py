@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Date,
@@ -69,8 +69,8 @@ class Commitment(db.Model):
     # The furthest point on the main line ever reached, so a stall resumes where it stopped.
     furthest_stage: Mapped[Stage] = mapped_column(db_enum(Stage, "furthest_stage"))
     stage_changed_on: Mapped[date] = mapped_column(Date)
-    target_date: Mapped[Optional[date]] = mapped_column(Date)
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    target_date: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     # Optimistic locking: a save made from a stale form is refused, not silently applied.
@@ -100,12 +100,10 @@ class TimelineEntry(db.Model):
     )
     stage: Mapped[Stage] = mapped_column(db_enum(Stage, "furthest_stage"))
     occurred_on: Mapped[date] = mapped_column(Date)
-    evidence_url: Mapped[Optional[str]] = mapped_column(String(2000))
-    note: Mapped[Optional[str]] = mapped_column(Text)
-    recorded_by_id: Mapped[Optional[int]] = mapped_column(
-        ForeignKey("user.id", ondelete="SET NULL")
-    )
+    evidence_url: Mapped[str | None] = mapped_column(String(2000))
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     commitment: Mapped[Commitment] = relationship(back_populates="timeline")
-    recorded_by: Mapped[Optional[User]] = relationship()
+    recorded_by: Mapped[User | None] = relationship()

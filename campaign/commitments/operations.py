@@ -220,4 +220,3 @@ def policy_adoption(policy: Policy, viewer) -> list[StageGroup]:
 
 def _stage_order(stage: Stage) -> int:
     return stage.rank if stage.on_main_line else -1
-

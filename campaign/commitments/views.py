@@ -114,12 +114,15 @@ def report_progress(commitment_id: int):
         except CommitmentError as error:
             db.session.rollback()
             commitment = get_commitment_or_404(commitment_id, current_user)
-            target = form[error.field] if error.field in form else form.stage
+            target = form._fields.get(error.field or "", form.stage)
             target.errors.append(str(error))
         else:
             db.session.commit()
-            flash(f"Recorded: {commitment.policy.short_title} is now "
-                  f"{commitment.stage.label.lower()}.", "success")
+            flash(
+                f"Recorded: {commitment.policy.short_title} is now "
+                f"{commitment.stage.label.lower()}.",
+                "success",
+            )
             return redirect(url_for("commitments.detail", commitment_id=commitment.id))
     return _render_detail(commitment, form, VisibilityForm(formdata=None)), 422
 

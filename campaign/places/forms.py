@@ -7,7 +7,7 @@ person confirms one. Either way nothing is picked silently.
 
 from __future__ import annotations
 
-from wtforms import HiddenField, RadioField, StringField
+from wtforms import HiddenField, RadioField, SelectChoice, StringField
 from wtforms.validators import Length, Optional
 
 from campaign.places.models import Jurisdiction
@@ -48,7 +48,7 @@ def resolve_picker(form, prefix: str, *, required: bool = True) -> Jurisdiction 
         return resolution.jurisdiction
     if resolution.candidates:
         choice_field.choices = [
-            (m.jurisdiction.key, f"{m.jurisdiction.label} — {m.description}")
+            SelectChoice(m.jurisdiction.key, f"{m.jurisdiction.label} — {m.description}")
             for m in resolution.candidates
         ]
         text_field.errors = [*text_field.errors, CONFIRM]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -44,19 +43,19 @@ class Jurisdiction(db.Model):
     )
     name: Mapped[str] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(2), index=True)
-    county_key: Mapped[Optional[str]] = mapped_column(String(5), index=True)
+    county_key: Mapped[str | None] = mapped_column(String(5), index=True)
     # For a school district or other body: the place it sits in or near.
-    near_id: Mapped[Optional[int]] = mapped_column(ForeignKey("jurisdiction.id"))
-    latitude: Mapped[Optional[float]] = mapped_column(Float)
-    longitude: Mapped[Optional[float]] = mapped_column(Float)
-    population: Mapped[Optional[int]] = mapped_column(Integer)
+    near_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdiction.id"), index=True)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    population: Mapped[int | None] = mapped_column(Integer)
     # Normalised name for search: see places.matching.normalize_name.
     search_name: Mapped[str] = mapped_column(String(200), index=True)
     # Gazetteer rows are confirmed; bodies entered by hand wait for staff to confirm them.
     confirmed: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    near: Mapped[Optional[Jurisdiction]] = relationship(remote_side=[id])
+    near: Mapped[Jurisdiction | None] = relationship(remote_side=[id])
 
     @property
     def label(self) -> str:

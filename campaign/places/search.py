@@ -82,9 +82,7 @@ def search_jurisdictions(query: str, limit: int = 10) -> list[Match]:
                 seen.add(jurisdiction_id)
     counties = _county_names({j.county_key for j in found if j.county_key})
     exact_names = {needle, f"{needle} county", f"{needle} city"}
-    return [
-        Match(j, counties.get(j.county_key or ""), j.search_name in exact_names) for j in found
-    ]
+    return [Match(j, counties.get(j.county_key or ""), j.search_name in exact_names) for j in found]
 
 
 def resolve_jurisdiction(text: str, key: str | None = None) -> Resolution:

@@ -39,6 +39,7 @@ def upgrade():
     with op.batch_alter_table('jurisdiction', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_jurisdiction_county_key'), ['county_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_jurisdiction_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_jurisdiction_near_id'), ['near_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_jurisdiction_search_name'), ['search_name'], unique=False)
         batch_op.create_index(batch_op.f('ix_jurisdiction_state'), ['state'], unique=False)
 
@@ -176,6 +177,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_jurisdiction_state'))
         batch_op.drop_index(batch_op.f('ix_jurisdiction_search_name'))
         batch_op.drop_index(batch_op.f('ix_jurisdiction_kind'))
+        batch_op.drop_index(batch_op.f('ix_jurisdiction_near_id'))
         batch_op.drop_index(batch_op.f('ix_jurisdiction_county_key'))
 
     op.drop_table('jurisdiction')

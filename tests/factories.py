@@ -1,0 +1,106 @@
+"""One-line factories for the records tests need: users, jurisdictions, commitments."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+from campaign.accounts.models import User, normalize_email
+from campaign.accounts.roles import Role
+from campaign.catalog.models import Policy
+from campaign.commitments.models import Commitment, TimelineEntry, Visibility
+from campaign.commitments.stages import Stage
+from campaign.extensions import db
+from campaign.places.matching import normalize_name
+from campaign.places.models import Jurisdiction, JurisdictionKind
+from campaign.security import hash_password
+
+PASSWORD = "correct horse battery"
+_sequence = itertools.count(1)
+
+
+class Factories:
+    def jurisdiction(
+        self,
+        name: str = "Saint Paul",
+        state: str = "MN",
+        kind: JurisdictionKind = JurisdictionKind.PLACE,
+        *,
+        key: str | None = None,
+        county_key: str | None = None,
+        population: int | None = None,
+        latitude: float | None = 44.94,
+        longitude: float | None = -93.09,
+        confirmed: bool = True,
+    ) -> Jurisdiction:
+        row = Jurisdiction(
+            key=key or f"t{next(_sequence)}",
+            kind=kind,
+            name=name,
+            state=state,
+            county_key=county_key,
+            population=population,
+            latitude=latitude,
+            longitude=longitude,
+            search_name=normalize_name(name),
+            confirmed=confirmed,
+        )
+        db.session.add(row)
+        db.session.commit()
+        return row
+
+    def user(
+        self,
+        role: Role = Role.OFFICIAL,
+        *,
+        name: str | None = None,
+        email: str | None = None,
+        jurisdiction: Jurisdiction | None = None,
+        password: str = PASSWORD,
+        office_title: str | None = "City Councilmember",
+    ) -> User:
+        n = next(_sequence)
+        email = email or f"user{n}@example.org"
+        if role == Role.OFFICIAL and jurisdiction is None:
+            jurisdiction = self.jurisdiction(name=f"Town {n}", key=f"town{n}")
+        user = User(
+            email=email,
+            email_normalized=normalize_email(email),
+            name=name or f"Person {n}",
+            password_hash=hash_password(password),
+            role=role,
+            office_title=office_title if role == Role.OFFICIAL else None,
+            jurisdiction=jurisdiction,
+        )
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    def commitment(
+        self,
+        official: User,
+        policy: Policy,
+        *,
+        visibility: Visibility = Visibility.PUBLIC,
+        stage: Stage = Stage.PLEDGED,
+        pledged_on: date = date(2026, 2, 1),
+    ) -> Commitment:
+        commitment = Commitment(
+            official=official,
+            policy=policy,
+            jurisdiction_id=official.jurisdiction_id,
+            visibility=visibility,
+            stage=stage,
+            furthest_stage=stage if stage.on_main_line else Stage.PLEDGED,
+            stage_changed_on=pledged_on,
+        )
+        db.session.add(commitment)
+        commitment.timeline.add(
+            TimelineEntry(stage=Stage.PLEDGED, occurred_on=pledged_on, recorded_by=official)
+        )
+        if stage != Stage.PLEDGED:
+            commitment.timeline.add(
+                TimelineEntry(stage=stage, occurred_on=pledged_on, recorded_by=official)
+            )
+        db.session.commit()
+        return commitment

@@ -1,0 +1,80 @@
+"""The app factory, configuration, health check, CSRF and error pages."""
+
+import pytest
+
+from campaign import create_app
+from campaign.config import UnsafeConfigError
+
+
+def test_production_refuses_to_start_with_the_default_secret_key(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(UnsafeConfigError):
+        create_app({"ENV_NAME": "production"})
+
+
+def test_production_starts_with_a_real_secret_key():
+    app = create_app({"ENV_NAME": "production", "SECRET_KEY": "x" * 64})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_unknown_environment_name_is_refused(monkeypatch):
+    monkeypatch.setenv("CAMPAIGN_ENV", "prod")
+    with pytest.raises(ValueError, match="CAMPAIGN_ENV must be one of"):
+        create_app()
+
+
+def test_default_database_is_sqlite_under_instance(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app({"ENV_NAME": "testing"})
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("instance/campaign.sqlite3")
+
+
+def test_postgres_urls_use_psycopg3(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    app = create_app({"ENV_NAME": "testing"})
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+
+
+def test_healthz_answers_with_a_small_json_body(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_every_page_has_a_title_and_one_h1(client, catalog):
+    for path in ("/", f"/policies/{catalog[0].slug}", "/signup", "/login", "/nowhere"):
+        html = client.get(path).get_data(as_text=True)
+        assert "<title>" in html and "</title>" in html
+        assert html.count("<h1") == 1, path
+
+
+def test_unexpected_errors_show_a_friendly_page_without_a_traceback(tmp_path):
+    app = create_app(
+        {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3"}
+    )
+
+    @app.get("/boom-for-test")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/boom-for-test")
+    assert response.status_code == 500
+    html = response.get_data(as_text=True)
+    assert "Something went wrong on our side" in html
+    assert "secret internals" not in html and "Traceback" not in html
+
+
+def test_post_without_a_csrf_token_is_refused(app, make):
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        make.user(email="ana@example.org")
+        client = app.test_client()
+        response = client.post(
+            "/login", data={"email": "ana@example.org", "password": "correct horse battery"}
+        )
+        assert response.status_code == 400
+        page = client.get("/login").get_data(as_text=True)
+        assert 'name="csrf_token"' in page
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
