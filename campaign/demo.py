@@ -98,6 +98,7 @@ def generate_demo_campaign(*, jurisdictions: int, commitments: int, seed: int = 
                 "furthest_stage": max(
                     (s for s, _ in history if s.on_main_line), key=lambda s: s.rank
                 ),
+                "pledged_on": history[0][1],
                 "stage_changed_on": final_date,
                 "target_date": final_date + timedelta(days=rng.choice((90, 180, 365)))
                 if rng.random() < 0.5

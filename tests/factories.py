@@ -92,6 +92,7 @@ class Factories:
             visibility=visibility,
             stage=stage,
             furthest_stage=stage if stage.on_main_line else Stage.PLEDGED,
+            pledged_on=pledged_on,
             stage_changed_on=pledged_on,
         )
         db.session.add(commitment)

@@ -68,11 +68,14 @@ class Commitment(db.Model):
     stage: Mapped[Stage] = mapped_column(db_enum(Stage, "stage"), index=True)
     # The furthest point on the main line ever reached, so a stall resumes where it stopped.
     furthest_stage: Mapped[Stage] = mapped_column(db_enum(Stage, "furthest_stage"))
+    pledged_on: Mapped[date] = mapped_column(Date, index=True)
     stage_changed_on: Mapped[date] = mapped_column(Date)
     target_date: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime, default=utcnow, onupdate=utcnow, index=True
+    )
     # Optimistic locking: a save made from a stale form is refused, not silently applied.
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -60,6 +60,7 @@ def make_commitments(official: User, pledges: list[Pledge], pledged_on: date) ->
             visibility=pledge.visibility,
             stage=Stage.PLEDGED,
             furthest_stage=Stage.PLEDGED,
+            pledged_on=pledged_on,
             stage_changed_on=pledged_on,
             target_date=pledge.target_date,
             note=pledge.note or None,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 09:00:49.943632
+Create Date: 2026-11-23 09:19:00.996695
 
 """
 from alembic import op
@@ -98,6 +98,7 @@ def upgrade():
     sa.Column('visibility', sa.Enum('public', 'counted', 'private', name='visibility', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('stage', sa.Enum('pledged', 'introduced', 'passed', 'implemented', 'stalled', 'withdrawn', name='stage', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('furthest_stage', sa.Enum('pledged', 'introduced', 'passed', 'implemented', 'stalled', 'withdrawn', name='furthest_stage', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('pledged_on', sa.Date(), nullable=False),
     sa.Column('stage_changed_on', sa.Date(), nullable=False),
     sa.Column('target_date', sa.Date(), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
@@ -113,8 +114,10 @@ def upgrade():
     with op.batch_alter_table('commitment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_commitment_jurisdiction_id'), ['jurisdiction_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_commitment_official_id'), ['official_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_commitment_pledged_on'), ['pledged_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_commitment_policy_id'), ['policy_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_commitment_stage'), ['stage'], unique=False)
+        batch_op.create_index(batch_op.f('ix_commitment_updated_at'), ['updated_at'], unique=False)
 
     op.create_table('policy_resource',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -158,8 +161,10 @@ def downgrade():
 
     op.drop_table('policy_resource')
     with op.batch_alter_table('commitment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_commitment_updated_at'))
         batch_op.drop_index(batch_op.f('ix_commitment_stage'))
         batch_op.drop_index(batch_op.f('ix_commitment_policy_id'))
+        batch_op.drop_index(batch_op.f('ix_commitment_pledged_on'))
         batch_op.drop_index(batch_op.f('ix_commitment_official_id'))
         batch_op.drop_index(batch_op.f('ix_commitment_jurisdiction_id'))
 
@@ -176,8 +181,8 @@ def downgrade():
     with op.batch_alter_table('jurisdiction', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_jurisdiction_state'))
         batch_op.drop_index(batch_op.f('ix_jurisdiction_search_name'))
-        batch_op.drop_index(batch_op.f('ix_jurisdiction_kind'))
         batch_op.drop_index(batch_op.f('ix_jurisdiction_near_id'))
+        batch_op.drop_index(batch_op.f('ix_jurisdiction_kind'))
         batch_op.drop_index(batch_op.f('ix_jurisdiction_county_key'))
 
     op.drop_table('jurisdiction')
