@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?=
 PYTEST_ARGS ?=
 export FLASK_APP := wsgi
 
-.PHONY: run test lint format install install-test browser assets clean
+.PHONY: run test lint format install install-test browser assets bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,13 +31,15 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $@
 
-# Debian's Chromium for the end-to-end tests (Playwright drives it via executable_path).
+# Debian's Chromium for the end-to-end tests (Playwright drives it via executable_path) and
+# GDAL's ogrinfo, which checks that the GeoJSON exports open as QGIS would open them.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "Installing Debian's chromium for the browser tests..."; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi || \
-	  echo "WARNING: could not install chromium; browser tests will be skipped (and fail in CI)."; }
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v ogrinfo >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium and gdal-bin for the browser and export tests..."; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium gdal-bin >/dev/null; } || \
+	  echo "WARNING: could not install chromium/gdal-bin; those tests will be skipped (and fail in CI)."; \
+	fi
 
 run: install
 	mkdir -p instance
@@ -56,6 +58,15 @@ format: $(VENV)/.installed-test
 
 test: install-test lint
 	TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Refresh the self-hosted front-end files in static/vendor from the pinned npm packages.
+assets: node_modules/.installed
+	$(BIN)/python scripts/vendor_assets.py
+
+# National-scale figures for the map and dashboard; see docs/performance.md.
+BENCH_DATABASE_URL ?=
+bench: install
+	BENCH_DATABASE_URL="$(BENCH_DATABASE_URL)" $(BIN)/python scripts/bench.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

@@ -67,10 +67,20 @@ def register_blueprints(app: Flask) -> None:
     from campaign.accounts.views import bp as accounts_bp
     from campaign.catalog.views import bp as catalog_bp
     from campaign.commitments.views import bp as commitments_bp
+    from campaign.dashboard.views import bp as dashboard_bp
     from campaign.health import bp as health_bp
+    from campaign.map.views import bp as map_bp
     from campaign.places.views import bp as places_bp
 
-    for blueprint in (catalog_bp, accounts_bp, commitments_bp, places_bp, health_bp):
+    for blueprint in (
+        catalog_bp,
+        accounts_bp,
+        commitments_bp,
+        places_bp,
+        map_bp,
+        dashboard_bp,
+        health_bp,
+    ):
         app.register_blueprint(blueprint)
 
 

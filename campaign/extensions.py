@@ -40,6 +40,8 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Aggregates scan the commitment table; a 64 MiB page cache keeps it in memory.
+        cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()
 
 

@@ -18,7 +18,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
-from campaign import create_app
+from campaign import cache, create_app
 from campaign.config import database_url
 from campaign.extensions import db
 from tests.factories import Factories
@@ -80,6 +80,7 @@ def _fresh_database(request):
     finally:
         db.session.remove()
         _empty_tables()
+        cache.clear()
         ctx.pop()
 
 

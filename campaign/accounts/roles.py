@@ -67,5 +67,10 @@ def can_edit_commitment(user, commitment: Commitment) -> bool:
     return can_view_commitment(user, commitment)
 
 
+def can_view_dashboard(user) -> bool:
+    """Organizers plan where to push next; staff and admins run the campaign."""
+    return _role(user) in (Role.ORGANIZER, Role.STAFF, Role.ADMIN)
+
+
 def can_manage_users(user: User | None) -> bool:
     return is_admin(user)

@@ -106,7 +106,7 @@ class TimelineEntry(db.Model):
     evidence_url: Mapped[str | None] = mapped_column(String(2000))
     note: Mapped[str | None] = mapped_column(Text)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
     commitment: Mapped[Commitment] = relationship(back_populates="timeline")
     recorded_by: Mapped[User | None] = relationship()

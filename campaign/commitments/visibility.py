@@ -53,10 +53,26 @@ def may_name(viewer, commitment: Commitment) -> bool:
     return commitment.visibility == Visibility.PUBLIC
 
 
-__all__ = [
-    "active_condition",
-    "counted_active",
-    "counted_condition",
-    "may_name",
-    "named_condition",
-]
+# Aggregate pages (map, dashboard, exports) are cached and shared between viewers, so they see
+# one of two scopes rather than per-user rules: an official's own private commitment shows on
+# their own pages, not on the shared map.
+PUBLIC_SCOPE = "public"
+STAFF_SCOPE = "staff"
+
+
+def aggregate_scope(viewer) -> str:
+    return STAFF_SCOPE if can_see_private_commitments(viewer) else PUBLIC_SCOPE
+
+
+def scope_named(scope: str) -> ColumnElement[bool]:
+    """Commitments a scope may place on the map or list with names and jurisdictions."""
+    if scope == STAFF_SCOPE:
+        return true()
+    return Commitment.visibility == Visibility.PUBLIC
+
+
+def scope_counted(scope: str) -> ColumnElement[bool]:
+    """Commitments a scope may add into totals (national, per state, per policy)."""
+    if scope == STAFF_SCOPE:
+        return true()
+    return Commitment.visibility.in_([Visibility.PUBLIC, Visibility.COUNTED])

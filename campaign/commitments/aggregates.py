@@ -1,0 +1,396 @@
+"""Adoption figures computed in SQL: a fixed number of queries whatever the campaign's size.
+
+Each function takes the filter and a visibility scope (see visibility.aggregate_scope) and
+returns plain data, so the map, the dashboard and the exports share one set of numbers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import aliased
+
+from campaign.accounts.models import User
+from campaign.catalog.models import Policy, Priority
+from campaign.commitments.filters import AdoptionFilter
+from campaign.commitments.models import Commitment, TimelineEntry
+from campaign.commitments.stages import Stage
+from campaign.commitments.visibility import scope_counted, scope_named
+from campaign.extensions import db
+from campaign.places.models import Jurisdiction, JurisdictionKind
+
+LIVE_STAGES = [s for s in Stage if s != Stage.WITHDRAWN]
+
+
+def _base(columns, flt: AdoptionFilter, visible) -> Select:
+    """Commitments in the filter that the scope may see; callers join only what they show."""
+    return select(*columns).select_from(Commitment).where(visible, *flt.conditions())
+
+
+def _per_jurisdiction(flt: AdoptionFilter, visible):
+    """Counts per jurisdiction, computed on the commitment table before any join."""
+    return (
+        _base(
+            [
+                Commitment.jurisdiction_id.label("jurisdiction_id"),
+                func.count(Commitment.id).label("commitments"),
+                func.count(func.distinct(Commitment.policy_id)).label("policies"),
+                *_stage_counts(),
+            ],
+            flt,
+            visible,
+        )
+        .group_by(Commitment.jurisdiction_id)
+        .subquery()
+    )
+
+
+def _stage_counts():
+    return [
+        func.sum(case((Commitment.stage == stage, 1), else_=0)).label(stage.value)
+        for stage in LIVE_STAGES
+    ]
+
+
+@dataclass(frozen=True)
+class JurisdictionSummary:
+    id: int
+    key: str
+    name: str
+    kind: JurisdictionKind
+    state: str
+    latitude: float | None
+    longitude: float | None
+    county_key: str | None
+    population: int | None
+    commitments: int
+    policies: int
+    by_stage: dict[Stage, int]
+
+    @property
+    def label(self) -> str:
+        return self.name if self.kind == JurisdictionKind.STATE else f"{self.name}, {self.state}"
+
+    @property
+    def furthest_stage(self) -> Stage:
+        """The most advanced live stage any of its commitments has reached."""
+        for stage in (Stage.IMPLEMENTED, Stage.PASSED, Stage.INTRODUCED, Stage.PLEDGED):
+            if self.by_stage.get(stage):
+                return stage
+        return Stage.STALLED
+
+
+def jurisdiction_summaries(flt: AdoptionFilter, scope: str) -> list[JurisdictionSummary]:
+    """Every jurisdiction with a commitment the scope may name, with counts by stage."""
+    counts = _per_jurisdiction(flt, scope_named(scope))
+    stmt = select(
+        Jurisdiction.id,
+        Jurisdiction.key,
+        Jurisdiction.name,
+        Jurisdiction.kind,
+        Jurisdiction.state,
+        Jurisdiction.latitude,
+        Jurisdiction.longitude,
+        Jurisdiction.county_key,
+        Jurisdiction.population,
+        counts.c.commitments,
+        counts.c.policies,
+        *[counts.c[stage.value] for stage in LIVE_STAGES],
+    ).join(counts, counts.c.jurisdiction_id == Jurisdiction.id)
+    rows = []
+    for row in db.session.execute(stmt):
+        (jid, key, name, kind, state, lat, lon, county, population, total, policies) = row[:11]
+        by_stage = {stage: int(n or 0) for stage, n in zip(LIVE_STAGES, row[11:], strict=True)}
+        rows.append(
+            JurisdictionSummary(
+                jid, key, name, kind, state, lat, lon, county, population, total, policies, by_stage
+            )
+        )
+    return rows
+
+
+@dataclass
+class AreaTotals:
+    """Commitments per state (all countable ones) and per county (named ones only).
+
+    Counties use only named commitments because shading a county for an unnamed commitment
+    would point at the official who asked not to be named.
+    """
+
+    states: dict[str, int] = field(default_factory=dict)
+    counties: dict[str, int] = field(default_factory=dict)
+
+
+def area_totals(flt: AdoptionFilter, scope: str) -> AreaTotals:
+    counted = _per_jurisdiction(flt, scope_counted(scope))
+    states_stmt = (
+        select(Jurisdiction.state, func.sum(counted.c.commitments))
+        .join(counted, counted.c.jurisdiction_id == Jurisdiction.id)
+        .group_by(Jurisdiction.state)
+    )
+    named = _per_jurisdiction(flt, scope_named(scope))
+    county_key = case(
+        (Jurisdiction.kind == JurisdictionKind.COUNTY, Jurisdiction.key),
+        else_=Jurisdiction.county_key,
+    )
+    counties_stmt = (
+        select(county_key, func.sum(named.c.commitments))
+        .join(named, named.c.jurisdiction_id == Jurisdiction.id)
+        .where(county_key.isnot(None))
+        .group_by(county_key)
+    )
+    return AreaTotals(
+        states={state: int(n) for state, n in db.session.execute(states_stmt)},
+        counties={key: int(n) for key, n in db.session.execute(counties_stmt)},
+    )
+
+
+@dataclass
+class Totals:
+    officials: int
+    jurisdictions: int
+    commitments: int
+    by_stage: dict[Stage, int]
+
+    @property
+    def funnel(self) -> list[tuple[str, int]]:
+        """How many commitments reached each step of the main line (or went beyond it)."""
+        s = self.by_stage
+        implemented = s.get(Stage.IMPLEMENTED, 0)
+        passed = implemented + s.get(Stage.PASSED, 0)
+        introduced = passed + s.get(Stage.INTRODUCED, 0)
+        pledged = introduced + s.get(Stage.PLEDGED, 0) + s.get(Stage.STALLED, 0)
+        return [
+            ("Pledged", pledged),
+            ("Introduced", introduced),
+            ("Passed", passed),
+            ("Implemented", implemented),
+        ]
+
+
+def totals(flt: AdoptionFilter, scope: str) -> Totals:
+    visible = scope_counted(scope)
+    overall = db.session.execute(
+        _base(
+            [
+                func.count(func.distinct(Commitment.official_id)),
+                func.count(func.distinct(Commitment.jurisdiction_id)),
+                func.count(Commitment.id),
+            ],
+            flt,
+            visible,
+        )
+    ).one()
+    by_stage = {
+        stage: n
+        for stage, n in db.session.execute(
+            _base([Commitment.stage, func.count(Commitment.id)], flt, visible).group_by(
+                Commitment.stage
+            )
+        )
+    }
+    return Totals(overall[0], overall[1], overall[2], by_stage)
+
+
+@dataclass
+class PolicyAdoption:
+    policy_id: int
+    slug: str
+    title: str
+    priority_title: str
+    hostile_state_friendly: bool
+    jurisdictions: int = 0
+    by_stage: dict[Stage, int] = field(default_factory=dict)
+
+    @property
+    def commitments(self) -> int:
+        return sum(self.by_stage.values())
+
+
+def adoption_by_policy(flt: AdoptionFilter, scope: str) -> list[PolicyAdoption]:
+    """Every policy in the filter, in toolkit order, with zero rows kept."""
+    catalog = db.session.execute(
+        select(
+            Policy.id,
+            Policy.slug,
+            Policy.short_title,
+            Priority.title,
+            Policy.hostile_state_friendly,
+        )
+        .join(Priority, Policy.priority_id == Priority.id)
+        .order_by(Priority.position, Policy.position)
+    ).all()
+    rows = {
+        pid: PolicyAdoption(pid, slug, title, priority, bool(check))
+        for pid, slug, title, priority, check in catalog
+        if (not flt.policy or slug == flt.policy) and (not flt.hostile_only or check)
+    }
+    visible = scope_counted(scope)
+    stage_rows = db.session.execute(
+        _base(
+            [Commitment.policy_id, Commitment.stage, func.count(Commitment.id)], flt, visible
+        ).group_by(Commitment.policy_id, Commitment.stage)
+    )
+    for pid, stage, n in stage_rows:
+        if pid in rows:
+            rows[pid].by_stage[stage] = n
+    jurisdiction_rows = db.session.execute(
+        _base(
+            [Commitment.policy_id, func.count(func.distinct(Commitment.jurisdiction_id))],
+            flt,
+            visible,
+        ).group_by(Commitment.policy_id)
+    )
+    for pid, n in jurisdiction_rows:
+        if pid in rows:
+            rows[pid].jurisdictions = n
+    if flt.priority:
+        keep = set(
+            db.session.scalars(
+                select(Policy.id)
+                .join(Priority, Policy.priority_id == Priority.id)
+                .where(Priority.slug == flt.priority)
+            )
+        )
+        rows = {pid: row for pid, row in rows.items() if pid in keep}
+    return list(rows.values())
+
+
+def adoption_by_priority(policies: list[PolicyAdoption]) -> list[tuple[str, int, int]]:
+    """(priority, commitments, policies) summed from the per-policy rows."""
+    totals_by_priority: dict[str, list[int]] = {}
+    for row in policies:
+        entry = totals_by_priority.setdefault(row.priority_title, [0, 0])
+        entry[0] += row.commitments
+        entry[1] += 1
+    return [(title, c, p) for title, (c, p) in totals_by_priority.items()]
+
+
+@dataclass
+class StateAdoption:
+    state: str
+    jurisdictions: int
+    commitments: int
+    population_committed: int
+    population_known: int
+
+    @property
+    def population_share(self) -> float | None:
+        if not self.population_known:
+            return None
+        return min(1.0, self.population_committed / self.population_known)
+
+
+def adoption_by_state(flt: AdoptionFilter, scope: str) -> list[StateAdoption]:
+    """Per state: jurisdictions and commitments, and the share of the population of its
+    listed places that lives in a place with a commitment (only places carry population)."""
+    counted = _per_jurisdiction(flt, scope_counted(scope))
+    place_population = case(
+        (Jurisdiction.kind == JurisdictionKind.PLACE, func.coalesce(Jurisdiction.population, 0)),
+        else_=0,
+    )
+    rows = db.session.execute(
+        select(
+            Jurisdiction.state,
+            func.count(Jurisdiction.id),
+            func.sum(counted.c.commitments),
+            func.sum(place_population),
+        )
+        .join(counted, counted.c.jurisdiction_id == Jurisdiction.id)
+        .group_by(Jurisdiction.state)
+    ).all()
+    known = known_place_population()
+    return sorted(
+        (
+            StateAdoption(
+                state,
+                int(jurisdictions),
+                int(commitments),
+                int(population or 0),
+                known.get(state, 0),
+            )
+            for state, jurisdictions, commitments, population in rows
+        ),
+        key=lambda row: (-row.commitments, row.state),
+    )
+
+
+def known_place_population() -> dict[str, int]:
+    from campaign.cache import cached
+
+    def compute() -> dict[str, int]:
+        rows = db.session.execute(
+            select(Jurisdiction.state, func.coalesce(func.sum(Jurisdiction.population), 0))
+            .where(Jurisdiction.kind == JurisdictionKind.PLACE)
+            .group_by(Jurisdiction.state)
+        )
+        return {state: int(total) for state, total in rows}
+
+    return cached(("known_place_population",), compute)
+
+
+def pledges_by_month(flt: AdoptionFilter, scope: str) -> list[tuple[str, int, int]]:
+    """(YYYY-MM, pledges that month, running total), grouped by day in SQL for portability."""
+    rows = db.session.execute(
+        _base([Commitment.pledged_on, func.count(Commitment.id)], flt, scope_counted(scope))
+        .group_by(Commitment.pledged_on)
+        .order_by(Commitment.pledged_on)
+    )
+    months: dict[str, int] = defaultdict(int)
+    for day, n in rows:
+        day = day if isinstance(day, date) else date.fromisoformat(str(day))
+        months[f"{day.year:04d}-{day.month:02d}"] += n
+    running = 0
+    result = []
+    for month in sorted(months):
+        running += months[month]
+        result.append((month, months[month], running))
+    return result
+
+
+@dataclass(frozen=True)
+class RecentChange:
+    occurred_on: date
+    stage: Stage
+    policy_title: str
+    jurisdiction_label: str
+    official_name: str
+
+
+def recent_changes(flt: AdoptionFilter, scope: str, limit: int = 10) -> list[RecentChange]:
+    """The latest timeline entries the scope may name."""
+    official = aliased(User)
+    stmt = (
+        _base(
+            [
+                TimelineEntry.occurred_on,
+                TimelineEntry.stage,
+                Policy.short_title,
+                Jurisdiction.name,
+                Jurisdiction.state,
+                Jurisdiction.kind,
+                official.name,
+            ],
+            flt,
+            scope_named(scope),
+        )
+        .join(TimelineEntry, TimelineEntry.commitment_id == Commitment.id)
+        .join(Jurisdiction, Jurisdiction.id == Commitment.jurisdiction_id)
+        .join(Policy, Policy.id == Commitment.policy_id)
+        .join(official, official.id == Commitment.official_id)
+        .order_by(TimelineEntry.recorded_at.desc(), TimelineEntry.id.desc())
+        .limit(limit)
+    )
+    return [
+        RecentChange(
+            when,
+            stage,
+            title,
+            name if kind == JurisdictionKind.STATE else f"{name}, {state}",
+            official_name,
+        )
+        for when, stage, title, name, state, kind, official_name in db.session.execute(stmt)
+    ]

@@ -1,0 +1,1 @@
+"""Organizer totals, charts with their tables, and exports of the same figures."""

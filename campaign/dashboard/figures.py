@@ -1,0 +1,53 @@
+"""Every figure on the dashboard, computed together and cached per filter and scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from campaign.cache import cached
+from campaign.commitments.aggregates import (
+    PolicyAdoption,
+    RecentChange,
+    StateAdoption,
+    Totals,
+    adoption_by_policy,
+    adoption_by_priority,
+    adoption_by_state,
+    pledges_by_month,
+    recent_changes,
+    totals,
+)
+from campaign.commitments.filters import AdoptionFilter
+
+
+@dataclass(frozen=True)
+class DashboardFigures:
+    totals: Totals
+    policies: list[PolicyAdoption]
+    priorities: list[tuple[str, int, int]]
+    states: list[StateAdoption]
+    months: list[tuple[str, int, int]]
+    recent: list[RecentChange]
+
+    @property
+    def policy_bars(self) -> list[tuple[str, int]]:
+        return [(p.title, p.commitments) for p in self.policies]
+
+    @property
+    def priority_bars(self) -> list[tuple[str, int]]:
+        return [(title, commitments) for title, commitments, _policies in self.priorities]
+
+
+def dashboard_figures(flt: AdoptionFilter, scope: str) -> DashboardFigures:
+    def compute() -> DashboardFigures:
+        policies = adoption_by_policy(flt, scope)
+        return DashboardFigures(
+            totals=totals(flt, scope),
+            policies=policies,
+            priorities=adoption_by_priority(policies),
+            states=adoption_by_state(flt, scope),
+            months=pledges_by_month(flt, scope),
+            recent=recent_changes(flt, scope),
+        )
+
+    return cached(("dashboard", scope, flt.cache_key), compute)

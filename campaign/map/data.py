@@ -1,0 +1,171 @@
+"""Shapes of the map's data: the compact payload, popup details, the table and exports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from campaign.accounts.models import User
+from campaign.catalog.models import Policy
+from campaign.commitments.aggregates import (
+    LIVE_STAGES,
+    JurisdictionSummary,
+    area_totals,
+    jurisdiction_summaries,
+)
+from campaign.commitments.filters import AdoptionFilter
+from campaign.commitments.models import Commitment
+from campaign.commitments.visibility import scope_named
+from campaign.extensions import db
+from campaign.places.matching import STATE_FIPS
+from campaign.places.models import Jurisdiction, JurisdictionKind
+
+MARKER_KINDS = {JurisdictionKind.PLACE, JurisdictionKind.SCHOOL_DISTRICT, JurisdictionKind.OTHER}
+EXPORT_HEADER = [
+    "key", "jurisdiction", "kind", "state", "county_fips", "latitude", "longitude",
+    "commitments", "policies", "furthest_stage",
+    *[f"{stage.value}" for stage in LIVE_STAGES],
+]  # fmt: skip
+
+
+def map_payload(flt: AdoptionFilter, scope: str) -> dict:
+    """Everything the map draws, as columns rather than objects to keep it small.
+
+    `points` are the cities, districts and other bodies with named commitments;
+    `states` (by FIPS) count every countable commitment; `counties` (by FIPS) count named ones.
+    """
+    summaries = jurisdiction_summaries(flt, scope)
+    areas = area_totals(flt, scope)
+    stage_index = {stage: i for i, stage in enumerate(LIVE_STAGES)}
+    points = [
+        [
+            s.key,
+            s.label,
+            s.kind.value,
+            round(s.latitude, 4),
+            round(s.longitude, 4),
+            s.commitments,
+            stage_index[s.furthest_stage],
+        ]
+        for s in summaries
+        if s.kind in MARKER_KINDS and s.latitude is not None and s.longitude is not None
+    ]
+    return {
+        "stages": [stage.label for stage in LIVE_STAGES],
+        "fields": ["key", "label", "kind", "lat", "lon", "commitments", "stage"],
+        "points": points,
+        "states": {STATE_FIPS[st]: n for st, n in areas.states.items() if st in STATE_FIPS},
+        "counties": areas.counties,
+    }
+
+
+def jurisdiction_detail(key: str, flt: AdoptionFilter, scope: str) -> dict | None:
+    """A popup's content: the jurisdiction's named commitments by policy and stage."""
+    official = aliased(User)
+    rows = db.session.execute(
+        select(
+            Jurisdiction.name,
+            Jurisdiction.state,
+            Jurisdiction.kind,
+            Policy.short_title,
+            Commitment.stage,
+            Commitment.stage_changed_on,
+            official.name,
+            official.office_title,
+        )
+        .select_from(Commitment)
+        .join(Jurisdiction, Commitment.jurisdiction_id == Jurisdiction.id)
+        .join(Policy, Commitment.policy_id == Policy.id)
+        .join(official, official.id == Commitment.official_id)
+        .where(Jurisdiction.key == key, scope_named(scope), *flt.conditions())
+        .order_by(Policy.priority_id, Policy.position, official.name)
+    ).all()
+    if not rows:
+        return None
+    name, state, kind = rows[0][:3]
+    return {
+        "label": name if kind == JurisdictionKind.STATE else f"{name}, {state}",
+        "kind": JurisdictionKind(kind).label,
+        "commitments": [
+            {
+                "policy": policy,
+                "stage": stage.label,
+                "since": since.isoformat(),
+                "official": official_name,
+                "office": office or "",
+            }
+            for _n, _s, _k, policy, stage, since, official_name, office in rows
+        ],
+    }
+
+
+@dataclass
+class TablePage:
+    rows: list[JurisdictionSummary]
+    page: int
+    pages: int
+    sort: str
+    descending: bool
+    total: int
+    commitments: int
+
+
+@dataclass(frozen=True)
+class SortedSummaries:
+    rows: list[JurisdictionSummary]
+    sort: str
+    descending: bool
+    commitments: int
+
+
+SORT_KEYS = {
+    "name": lambda s: (s.name.casefold(), s.state),
+    "state": lambda s: (s.state, s.name.casefold()),
+    "commitments": lambda s: (s.commitments, s.policies),
+    "stage": lambda s: (s.furthest_stage.rank, s.commitments),
+}
+
+
+def sort_summaries(
+    summaries: list[JurisdictionSummary], *, sort: str, descending: bool
+) -> SortedSummaries:
+    """The table's order; an unknown sort falls back to most commitments first."""
+    if sort not in SORT_KEYS:
+        sort, descending = "commitments", True
+    return SortedSummaries(
+        sorted(summaries, key=SORT_KEYS[sort], reverse=descending),
+        sort,
+        descending,
+        sum(s.commitments for s in summaries),
+    )
+
+
+def paginate(ordered: SortedSummaries, *, page: str, page_size: int) -> TablePage:
+    """One page of the table; a page number out of range or not a number shows the nearest."""
+    pages = max(1, -(-len(ordered.rows) // page_size))
+    try:
+        number = min(max(int(page), 1), pages)
+    except ValueError:
+        number = 1
+    start = (number - 1) * page_size
+    return TablePage(
+        ordered.rows[start : start + page_size],
+        number,
+        pages,
+        ordered.sort,
+        ordered.descending,
+        len(ordered.rows),
+        ordered.commitments,
+    )
+
+
+def export_rows(summaries: list[JurisdictionSummary]):
+    for s in summaries:
+        county = s.key if s.kind == JurisdictionKind.COUNTY else s.county_key
+        yield [
+            s.key, s.label, s.kind.label, s.state, county or "", s.latitude, s.longitude,
+            s.commitments, s.policies, s.furthest_stage.label,
+            *[s.by_stage.get(stage, 0) for stage in LIVE_STAGES],
+        ]  # fmt: skip

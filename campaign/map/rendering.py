@@ -1,0 +1,96 @@
+"""Build the folium map for a filter, with every asset served by the app.
+
+folium's defaults load Leaflet, jQuery, Bootstrap and Font Awesome from CDNs and draw
+OpenStreetMap tiles. Here the map gets no tile layer (boundaries are drawn from the app's own
+TopoJSON) unless MAP_TILE_URL is configured, its asset lists point at static/vendor, and the
+data arrives from JSON endpoints, so the page stays small however many jurisdictions commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import folium
+from branca.element import MacroElement
+from flask import current_app, url_for
+from jinja2 import Template
+from markupsafe import Markup
+
+
+class AdoptionLayers(MacroElement):
+    """Hands the Leaflet map to static/js/adoption-map.js with the URLs it loads data from."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.campaignAdoptionMap({{ this._parent.get_name() }}, {{ this.config|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self._name = "AdoptionLayers"
+        self.config = config
+
+
+@dataclass(frozen=True)
+class RenderedMap:
+    stylesheets: list[str]
+    scripts: list[str]
+    body: Markup
+    script: Markup
+
+
+def vendor_assets() -> tuple[list[str], list[str]]:
+    css = [
+        url_for("static", filename="vendor/leaflet/leaflet.css"),
+        url_for("static", filename="vendor/leaflet.markercluster/MarkerCluster.css"),
+        url_for("static", filename="vendor/leaflet.markercluster/MarkerCluster.Default.css"),
+    ]
+    js = [
+        url_for("static", filename="vendor/leaflet/leaflet.js"),
+        url_for("static", filename="vendor/leaflet.markercluster/leaflet.markercluster.js"),
+        url_for("static", filename="vendor/topojson-client/topojson-client.min.js"),
+        url_for("static", filename="js/adoption-map.js"),
+    ]
+    return css, js
+
+
+def build_map(data_url: str, detail_url: str) -> RenderedMap:
+    css, js = vendor_assets()
+    fmap = folium.Map(
+        location=[39.5, -98.35],
+        zoom_start=4,
+        min_zoom=2,
+        max_zoom=12,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=False,  # SVG markers: focusable, clickable, testable
+    )
+    # Instance attributes shadow folium's CDN lists; nothing below loads from elsewhere.
+    fmap.default_js = [(f"asset{i}", url) for i, url in enumerate(js)]
+    fmap.default_css = [(f"style{i}", url) for i, url in enumerate(css)]
+    tile_url = current_app.config.get("MAP_TILE_URL")
+    if tile_url:
+        folium.TileLayer(
+            tiles=tile_url,
+            attr=current_app.config.get("MAP_TILE_ATTRIBUTION") or "Map tiles",
+            name="Basemap",
+        ).add_to(fmap)
+    AdoptionLayers(
+        {
+            "dataUrl": data_url,
+            "detailUrl": detail_url,
+            "statesUrl": url_for("static", filename="vendor/us-atlas/states-10m.json"),
+            "countiesUrl": url_for("static", filename="vendor/us-atlas/counties-10m.json"),
+        }
+    ).add_to(fmap)
+    root = fmap.get_root()
+    root.render()
+    return RenderedMap(
+        stylesheets=css,
+        scripts=js,
+        body=Markup(root.html.render()),  # noqa: S704 - folium's own markup, no user text
+        script=Markup(root.script.render()),  # noqa: S704 - config passes through tojson
+    )

@@ -1,0 +1,101 @@
+"""The adoption map page, its data, popups and exports."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, render_template, request, url_for
+from flask_login import current_user
+
+from campaign.cache import cached
+from campaign.commitments.aggregates import jurisdiction_summaries
+from campaign.commitments.filters import filter_from_request, render_filter_form
+from campaign.commitments.visibility import aggregate_scope
+from campaign.compression import encode_json, json_response
+from campaign.exports import csv_response, geojson_response, point_feature
+from campaign.map.data import (
+    EXPORT_HEADER,
+    export_rows,
+    jurisdiction_detail,
+    map_payload,
+    paginate,
+    sort_summaries,
+)
+from campaign.map.rendering import build_map
+
+bp = Blueprint("map", __name__, url_prefix="/map")
+PAGE_SIZE = 50
+
+
+def _summaries(flt, scope):
+    return cached(("summaries", scope, flt.cache_key), lambda: jurisdiction_summaries(flt, scope))
+
+
+def _table_page(flt, scope, args):
+    sort = request.args.get("sort", "commitments")
+    descending = request.args.get("dir", "desc") != "asc"
+    ordered = cached(
+        ("map-table", scope, flt.cache_key, sort, descending),
+        lambda: sort_summaries(_summaries(flt, scope), sort=sort, descending=descending),
+    )
+    return paginate(ordered, page=request.args.get("page", "1"), page_size=PAGE_SIZE)
+
+
+@bp.route("/")
+def page():
+    flt, form = filter_from_request(request.args)
+    scope = aggregate_scope(current_user)
+    args = flt.query_args()
+    table = _table_page(flt, scope, args)
+    rendered = cached(
+        ("map-folium", tuple(sorted(args.items()))),
+        lambda: build_map(
+            data_url=url_for("map.data", **args),
+            detail_url=url_for("map.detail", key="__KEY__", **args),
+        ),
+    )
+    return render_template(
+        "map/page.html",
+        filter_html=render_filter_form(form, url_for("map.page"), request.args),
+        flt=flt,
+        args=args,
+        table=table,
+        total_jurisdictions=table.total,
+        total_commitments=table.commitments,
+        rendered=rendered,
+    )
+
+
+@bp.route("/data.json")
+def data():
+    flt, _form = filter_from_request(request.args)
+    scope = aggregate_scope(current_user)
+    encoded = cached(
+        ("map-payload", scope, flt.cache_key), lambda: encode_json(map_payload(flt, scope))
+    )
+    return json_response(encoded)
+
+
+@bp.route("/jurisdictions/<key>.json")
+def detail(key: str):
+    flt, _form = filter_from_request(request.args)
+    found = jurisdiction_detail(key[:40], flt, aggregate_scope(current_user))
+    if found is None:
+        abort(404)
+    return jsonify(found)
+
+
+@bp.route("/export.csv")
+def export_csv():
+    flt, _form = filter_from_request(request.args)
+    summaries = _summaries(flt, aggregate_scope(current_user))
+    return csv_response("adoption.csv", EXPORT_HEADER, export_rows(summaries))
+
+
+@bp.route("/export.geojson")
+def export_geojson():
+    flt, _form = filter_from_request(request.args)
+    summaries = _summaries(flt, aggregate_scope(current_user))
+    features = (
+        point_feature(s.longitude, s.latitude, dict(zip(EXPORT_HEADER, row, strict=True)), s.key)
+        for s, row in zip(summaries, export_rows(summaries), strict=True)
+    )
+    return geojson_response("adoption.geojson", features)

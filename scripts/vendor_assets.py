@@ -1,0 +1,193 @@
+"""Copy the pinned front-end files from ``node_modules/`` into ``static/vendor/``.
+
+The app serves every script, stylesheet and map file itself (no CDN), so a page works on a
+locked-down network and nothing third-party learns who is looking at it. This script is the one
+way those files get there: it refuses to copy unless each installed package is exactly the
+pinned version, copies each package's licence alongside its files, and writes
+``static/vendor/VERSIONS.txt`` so anyone can see what is being served.
+
+Each package's files land flat in ``static/vendor/<package>/`` (``dist/`` is dropped, which
+keeps relative URLs such as Leaflet's ``images/layers.png`` working, and keeps clear of the
+``dist/`` line in ``.gitignore``). The licence is always saved as ``LICENSE``.
+
+Run from the repository root after ``npm ci``::
+
+    python scripts/vendor_assets.py          # copy, then write VERSIONS.txt
+    python scripts/vendor_assets.py --check  # change nothing; exit 1 if static/vendor is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_NODE_MODULES = REPO_ROOT / "node_modules"
+DEFAULT_VENDOR_DIR = REPO_ROOT / "static" / "vendor"
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One package: the exact version served, and source → destination paths inside it."""
+
+    name: str
+    version: str
+    files: dict[str, str]
+    license_file: str = "LICENSE"
+
+
+LEAFLET_IMAGES = (
+    "layers.png",
+    "layers-2x.png",
+    "marker-icon.png",
+    "marker-icon-2x.png",
+    "marker-shadow.png",
+)
+
+PINS: tuple[Pin, ...] = (
+    Pin(
+        "leaflet",
+        "1.9.4",
+        {
+            "dist/leaflet.js": "leaflet.js",
+            "dist/leaflet.css": "leaflet.css",
+            **{f"dist/images/{image}": f"images/{image}" for image in LEAFLET_IMAGES},
+        },
+    ),
+    Pin(
+        "leaflet.markercluster",
+        "1.5.3",
+        {
+            "dist/leaflet.markercluster.js": "leaflet.markercluster.js",
+            "dist/MarkerCluster.css": "MarkerCluster.css",
+            "dist/MarkerCluster.Default.css": "MarkerCluster.Default.css",
+        },
+        license_file="MIT-LICENCE.txt",
+    ),
+    Pin(
+        "topojson-client",
+        "3.1.0",
+        {"dist/topojson-client.min.js": "topojson-client.min.js"},
+    ),
+    Pin(
+        "us-atlas",
+        "3.0.1",
+        {"counties-10m.json": "counties-10m.json", "states-10m.json": "states-10m.json"},
+    ),
+)
+
+
+class VendorError(Exception):
+    """Something a person must fix before the files can be copied; the message says what."""
+
+
+def installed_version(node_modules: Path, package: str) -> str | None:
+    """The version npm installed, or None when the package is not installed at all."""
+    manifest = node_modules / package / "package.json"
+    if not manifest.is_file():
+        return None
+    return json.loads(manifest.read_text(encoding="utf-8")).get("version")
+
+
+def planned_copies(node_modules: Path, vendor_dir: Path) -> list[tuple[Path, Path]]:
+    """Every (source, destination) pair, after checking versions and that each source exists.
+
+    All problems are collected first, so one run tells a person everything that is wrong.
+    """
+    problems: list[str] = []
+    copies: list[tuple[Path, Path]] = []
+    for pin in PINS:
+        found = installed_version(node_modules, pin.name)
+        if found is None:
+            problems.append(f"{pin.name} is not installed in {node_modules}.")
+            continue
+        if found != pin.version:
+            problems.append(
+                f"{pin.name} is {found} in {node_modules}, but {pin.version} is pinned."
+            )
+            continue
+        source_dir = node_modules / pin.name
+        target_dir = vendor_dir / pin.name
+        pairs = {**pin.files, pin.license_file: "LICENSE"}
+        for source, target in pairs.items():
+            if not (source_dir / source).is_file():
+                problems.append(f"{pin.name}@{pin.version} has no {source}.")
+            copies.append((source_dir / source, target_dir / target))
+    if problems:
+        hint = "Run `npm ci` (or check package.json against the pins in this script)."
+        raise VendorError("\n".join([*problems, hint]))
+    return copies
+
+
+def versions_text() -> str:
+    return "".join(f"{pin.name}@{pin.version}\n" for pin in sorted(PINS, key=lambda p: p.name))
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    return b.is_file() and a.read_bytes() == b.read_bytes()
+
+
+def vendor(node_modules: Path, vendor_dir: Path) -> list[Path]:
+    """Copy what differs and write VERSIONS.txt; returns the files that changed.
+
+    Unchanged files are not rewritten, so a rerun leaves the working tree untouched.
+    """
+    changed: list[Path] = []
+    for source, target in planned_copies(node_modules, vendor_dir):
+        if _same_bytes(source, target):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        changed.append(target)
+    versions = vendor_dir / "VERSIONS.txt"
+    if not versions.is_file() or versions.read_text(encoding="utf-8") != versions_text():
+        versions.write_text(versions_text(), encoding="utf-8", newline="\n")
+        changed.append(versions)
+    return changed
+
+
+def stale(node_modules: Path, vendor_dir: Path) -> list[Path]:
+    """Files in vendor_dir that a run would change: for CI, without writing anything."""
+    result = [
+        target
+        for source, target in planned_copies(node_modules, vendor_dir)
+        if not _same_bytes(source, target)
+    ]
+    versions = vendor_dir / "VERSIONS.txt"
+    if not versions.is_file() or versions.read_text(encoding="utf-8") != versions_text():
+        result.append(versions)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--node-modules", type=Path, default=DEFAULT_NODE_MODULES)
+    parser.add_argument("--vendor-dir", type=Path, default=DEFAULT_VENDOR_DIR)
+    parser.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if static/vendor is stale"
+    )
+    args = parser.parse_args(argv)
+    try:
+        if args.check:
+            outdated = stale(args.node_modules, args.vendor_dir)
+            for path in outdated:
+                print(f"out of date: {path.relative_to(args.vendor_dir)}", file=sys.stderr)
+            if outdated:
+                print("Run `python scripts/vendor_assets.py` to update.", file=sys.stderr)
+            return 1 if outdated else 0
+        changed = vendor(args.node_modules, args.vendor_dir)
+    except VendorError as error:
+        print(f"vendor_assets: {error}", file=sys.stderr)
+        return 1
+    for path in changed:
+        print(f"wrote {path.relative_to(args.vendor_dir)}")
+    print(f"{len(changed)} file(s) changed in {args.vendor_dir}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

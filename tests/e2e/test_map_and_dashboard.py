@@ -1,0 +1,70 @@
+"""The map and dashboard in a real browser: self-hosted, drawn, and safe from injected text."""
+
+import pytest
+from playwright.sync_api import expect
+
+from campaign.accounts.roles import Role
+from campaign.commitments.stages import Stage
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+PAYLOADS = [
+    '<img src=x onerror="window.__pwned=1">',
+    "`${window.__pwned=2}`",
+    "<script>window.__pwned=3</script>",
+    "{{7*7}} ${alert(4)}",
+]
+
+
+@pytest.fixture
+def hostile_names(make, catalog):
+    town = make.jurisdiction(
+        f"Evil {PAYLOADS[0]} {PAYLOADS[1]}", "MN", key="evil", latitude=44.9, longitude=-93.1
+    )
+    make.jurisdiction("Calm Town", "OR", key="calm", latitude=45.5, longitude=-122.7)
+    official = make.user(name=f"Mallory {PAYLOADS[2]}", jurisdiction=town, office_title=PAYLOADS[3])
+    commitment = make.commitment(official, catalog[0], stage=Stage.PASSED)
+    commitment.note = " ".join(PAYLOADS)
+    from campaign.extensions import db
+
+    db.session.commit()
+    return town
+
+
+def test_map_draws_from_app_assets_and_shows_injected_text_as_text(visit, hostile_names):
+    page = visit.page
+    visit.goto("/map/")
+    frame = page.locator(".folium-map")
+    expect(frame).to_have_attribute("data-loaded", "1")
+    assert page.evaluate("typeof L === 'object' && typeof L.markerClusterGroup === 'function'")
+    assert page.evaluate("document.querySelectorAll('.leaflet-overlay-pane path').length") > 50
+
+    marker = page.locator("path.campaign-marker")
+    expect(marker).to_have_count(1)
+    marker.click(force=True)
+    popup = page.locator(".leaflet-popup-content")
+    expect(popup).to_contain_text("Cancel ALPR contracts")
+    expect(popup).to_contain_text(PAYLOADS[2])  # the official's name, shown literally
+    expect(popup).to_contain_text(PAYLOADS[0])
+    assert popup.locator("img, script").count() == 0
+
+    table = page.get_by_role("table")
+    expect(table).to_contain_text(PAYLOADS[1])
+    assert page.evaluate("window.__pwned === undefined")
+    visit.check_accessibility()
+
+
+def test_dashboard_renders_accessibly_with_injected_names(visit, make, hostile_names):
+    make.user(Role.ORGANIZER, email="org@example.org")
+    page = visit.page
+    page.goto(visit.base_url + "/login")
+    page.get_by_label("Email").fill("org@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    visit.goto("/dashboard/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Campaign dashboard")
+    expect(page.locator(".recent")).to_contain_text(PAYLOADS[2])
+    assert page.evaluate("window.__pwned === undefined")
+    visit.goto(f"/policies/{'cancel-alpr-contracts'}")
+    assert page.evaluate("window.__pwned === undefined")

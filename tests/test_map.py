@@ -1,0 +1,193 @@
+"""The adoption map: what each viewer sees, the filter in the URL, exports and query counts."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from campaign import cache
+from campaign.accounts.roles import Role
+from campaign.commitments.models import Visibility
+from campaign.commitments.stages import Stage
+from campaign.places.models import JurisdictionKind
+
+
+@pytest.fixture
+def campaign_data(make, catalog):
+    """Public, counted and private commitments in three states."""
+    alpr, sanctuary, g287 = catalog[0], catalog[1], catalog[2]
+    st_paul = make.jurisdiction(
+        "Saint Paul",
+        "MN",
+        key="gn5045360",
+        county_key="27123",
+        population=303176,
+        latitude=44.94,
+        longitude=-93.09,
+    )
+    make.jurisdiction("Ramsey County", "MN", JurisdictionKind.COUNTY, key="27123")
+    austin = make.jurisdiction(
+        "Austin",
+        "TX",
+        key="gn4671654",
+        county_key="48453",
+        population=961855,
+        latitude=30.27,
+        longitude=-97.74,
+    )
+    hidden = make.jurisdiction(
+        "Quietville", "FL", key="gnquiet", county_key="12086", latitude=25.8, longitude=-80.2
+    )
+    rosa = make.user(name="Rosa Public", jurisdiction=st_paul)
+    make.commitment(rosa, alpr, stage=Stage.PASSED)
+    make.commitment(rosa, sanctuary)
+    make.commitment(
+        make.user(name="Carl Counted", jurisdiction=austin), g287, visibility=Visibility.COUNTED
+    )
+    make.commitment(
+        make.user(name="Pia Private", jurisdiction=hidden),
+        alpr,
+        visibility=Visibility.PRIVATE,
+        stage=Stage.IMPLEMENTED,
+    )
+    return {"alpr": alpr, "sanctuary": sanctuary, "g287": g287}
+
+
+def data(client, query=""):
+    response = client.get(f"/map/data.json{query}")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def point_keys(payload):
+    return {p[0] for p in payload["points"]}
+
+
+def test_public_map_names_public_commitments_and_only_counts_unnamed_ones(client, campaign_data):
+    payload = data(client)
+    assert point_keys(payload) == {"gn5045360"}
+    assert payload["states"] == {"27": 2, "48": 1}  # Florida's private one is nowhere
+    assert payload["counties"] == {"27123": 2}  # Austin's county is not shaded for it
+
+
+def test_public_page_source_and_popups_never_reveal_hidden_officials(client, campaign_data):
+    html = client.get("/map/").get_data(as_text=True)
+    for secret in ("Carl Counted", "Austin", "Pia Private", "Quietville"):
+        assert secret not in html
+    popup = client.get("/map/jurisdictions/gn5045360.json").get_json()
+    assert {c["official"] for c in popup["commitments"]} == {"Rosa Public"}
+    assert client.get("/map/jurisdictions/gn4671654.json").status_code == 404
+    assert client.get("/map/jurisdictions/gnquiet.json").status_code == 404
+
+
+@pytest.mark.parametrize("role", [Role.OFFICIAL, Role.ORGANIZER])
+def test_signed_in_organizers_and_officials_see_the_public_view(
+    client, auth, make, campaign_data, role
+):
+    make.user(role, email="viewer@example.org")
+    auth.login("viewer@example.org")
+    assert point_keys(data(client)) == {"gn5045360"}
+
+
+def test_staff_see_every_commitment_on_the_map(client, auth, make, campaign_data):
+    make.user(Role.STAFF, email="staff@example.org")
+    auth.login("staff@example.org")
+    payload = data(client)
+    assert point_keys(payload) == {"gn5045360", "gn4671654", "gnquiet"}
+    assert payload["states"] == {"27": 2, "48": 1, "12": 1}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected_points", "expected_states"),
+    [
+        ("?stage=passed", {"gn5045360"}, {"27": 1}),
+        ("?stage=implemented", set(), {}),
+        ("?state=TX", set(), {"48": 1}),
+        ("?policy=robust-sanctuary-policies", {"gn5045360"}, {"27": 1}),
+        ("?priority=no-collaboration", {"gn5045360"}, {"27": 1, "48": 1}),
+        ("?hostile=1", {"gn5045360"}, {"27": 2}),
+    ],
+)
+def test_filters_narrow_the_map(client, campaign_data, query, expected_points, expected_states):
+    payload = data(client, query)
+    assert point_keys(payload) == expected_points
+    assert payload["states"] == expected_states
+
+
+def test_unknown_filter_values_are_flagged_and_ignored(client, campaign_data):
+    response = client.get("/map/?policy=nope&state=ZZ&stage=everything&page=abc&sort=bad")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).count("Unknown value, ignored") == 3
+
+
+def test_the_filter_carries_into_table_links_and_exports(client, campaign_data):
+    html = client.get("/map/?stage=passed&state=MN").get_data(as_text=True)
+    assert 'href="/map/export.csv?stage=passed&amp;state=MN"' in html
+    assert 'href="/map/export.geojson?stage=passed&amp;state=MN"' in html
+
+
+def test_csv_export_matches_the_filter_and_opens_in_excel(client, campaign_data):
+    response = client.get("/map/export.csv?stage=passed")
+    assert response.mimetype == "text/csv"
+    body = response.data.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert [r["key"] for r in rows] == ["gn5045360"]
+    assert rows[0]["jurisdiction"] == "Saint Paul, MN"
+    assert rows[0]["passed"] == "1"
+
+
+def test_geojson_export_is_rfc7946_and_matches_the_filter(client, campaign_data):
+    response = client.get("/map/export.geojson")
+    assert response.mimetype == "application/geo+json"
+    collection = json.loads(response.data)
+    assert collection["type"] == "FeatureCollection" and "crs" not in collection
+    (feature,) = collection["features"]
+    assert feature["geometry"] == {"type": "Point", "coordinates": [-93.09, 44.94]}
+    assert feature["properties"]["commitments"] == 2
+
+
+def test_map_page_serves_every_asset_itself_and_stays_small(client, campaign_data):
+    html = client.get("/map/").get_data(as_text=True)
+    assert "cdn." not in html and "openstreetmap" not in html and "https://" not in html
+    for asset in (
+        "vendor/leaflet/leaflet.js",
+        "vendor/leaflet.markercluster/",
+        "vendor/topojson-client/",
+        "js/adoption-map.js",
+    ):
+        assert asset in html
+    assert len(html.encode()) < 300_000
+
+
+def test_map_data_takes_the_same_number_of_queries_however_big_the_campaign(
+    client, make, catalog, count_queries
+):
+    def measure():
+        cache.clear()
+        with count_queries() as counter:
+            for path in ("/map/data.json", "/map/", "/map/export.csv"):
+                assert client.get(path).status_code == 200
+        return counter.count
+
+    town = make.jurisdiction("First", "MN", key="first", latitude=45.0, longitude=-93.0)
+    make.commitment(make.user(jurisdiction=town), catalog[0])
+    small = measure()
+    for n in range(25):
+        place = make.jurisdiction(f"Town {n}", "WI", key=f"wi{n}", latitude=44.0, longitude=-89.0)
+        official = make.user(jurisdiction=place)
+        for policy in catalog[:3]:
+            make.commitment(official, policy)
+    assert measure() == small
+
+
+def test_cached_figures_change_as_soon_as_a_commitment_changes(client, make, catalog):
+    town = make.jurisdiction("First", "MN", key="first", latitude=45.0, longitude=-93.0)
+    official = make.user(jurisdiction=town)
+    commitment = make.commitment(official, catalog[0])
+    assert point_keys(data(client)) == {"first"}
+    commitment.visibility = Visibility.PRIVATE
+    from campaign.extensions import db
+
+    db.session.commit()
+    assert point_keys(data(client)) == set()
