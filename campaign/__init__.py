@@ -7,10 +7,21 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from campaign.config import CONFIGS, check_production_safety, database_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class RecordIdConverter(IntegerConverter):
+    """`<id:...>`: a positive id that fits the databases' integer column, else a 404.
+
+    Without the bound, /commitments/99999999999999999999 overflows SQLite and PostgreSQL.
+    """
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, min=1, max=2**31 - 1)
 
 
 def create_app(overrides: Mapping | None = None) -> Flask:
@@ -22,6 +33,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     configure(app, overrides)
+    app.url_map.converters["id"] = RecordIdConverter
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -64,10 +76,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from campaign.accounts.reset_views import bp as password_bp
     from campaign.accounts.views import bp as accounts_bp
     from campaign.catalog.views import bp as catalog_bp
     from campaign.commitments.views import bp as commitments_bp
     from campaign.dashboard.views import bp as dashboard_bp
+    from campaign.followup.views import bp as followup_bp
     from campaign.health import bp as health_bp
     from campaign.map.views import bp as map_bp
     from campaign.places.views import bp as places_bp
@@ -75,10 +89,12 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (
         catalog_bp,
         accounts_bp,
+        password_bp,
         commitments_bp,
         places_bp,
         map_bp,
         dashboard_bp,
+        followup_bp,
         health_bp,
     ):
         app.register_blueprint(blueprint)

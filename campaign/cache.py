@@ -1,7 +1,7 @@
 """A small in-process cache for aggregates, keyed by a stamp of the data they came from.
 
-Every read asks the database for the stamp (one indexed query), so a write in any worker
-process makes every other worker's cached figures stale at once: nothing needs to be told.
+Every request reads the stamp (one single-row query), so a write in any worker process makes
+every other worker's cached figures stale at once: nothing needs to be told.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import g, has_app_context
-from sqlalchemy import func, select
 
 from campaign.extensions import db
 
@@ -23,19 +22,10 @@ _lock = threading.Lock()
 
 
 def data_stamp() -> tuple:
-    """Changes whenever a commitment, its timeline or the catalog changes."""
-    from campaign.catalog.models import Policy
-    from campaign.commitments.models import Commitment, TimelineEntry
-    from campaign.places.models import Jurisdiction
+    """Changes whenever anything an aggregate is built from changes (see revision.py)."""
+    from campaign import revision
 
-    stamp = select(
-        select(func.max(Commitment.updated_at)).scalar_subquery(),
-        select(func.max(Commitment.id)).scalar_subquery(),
-        select(func.max(TimelineEntry.id)).scalar_subquery(),
-        select(func.max(Policy.id)).scalar_subquery(),
-        select(func.max(Jurisdiction.id)).scalar_subquery(),
-    )
-    return (db.engine.url.render_as_string(), *db.session.execute(stamp).one())
+    return (db.engine.url.render_as_string(), revision.current())
 
 
 def request_stamp() -> tuple:

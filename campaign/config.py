@@ -46,8 +46,27 @@ class Config:
     PASSWORD_HASH_PARALLELISM = 1
 
     CAMPAIGN_NAME = os.environ.get("CAMPAIGN_NAME", "No Secret Police")
+    # Static URLs carry a content version (see templating.py), so browsers may keep them.
+    SEND_FILE_MAX_AGE_DEFAULT = 60 * 60 * 24 * 365
+    # The map draws boundaries itself; a basemap is opt-in, from a tile server you trust,
+    # e.g. MAP_TILE_URL=https://tiles.example.org/{z}/{x}/{y}.png
+    MAP_TILE_URL = os.environ.get("MAP_TILE_URL") or None
+    MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION") or None
     TESTING = False
     DEBUG = False
+
+    # Outgoing mail (campaign/mail.py). MAIL_SUPPRESS_SEND=1 logs messages instead.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"  # STARTTLS
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get(
+        "MAIL_DEFAULT_SENDER", "No Secret Police <no-reply@localhost>"
+    )
+    MAIL_SUPPRESS_SEND = os.environ.get("MAIL_SUPPRESS_SEND", "0") == "1"
+    # How long a password reset link works, in seconds.
+    PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600"))
 
 
 class DevelopmentConfig(Config):
@@ -60,6 +79,8 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     PASSWORD_HASH_TIME_COST = 1
     PASSWORD_HASH_MEMORY_KIB = 8
+    # Tests that read mail start a real SMTP server on loopback and turn sending back on.
+    MAIL_SUPPRESS_SEND = True
 
 
 class ProductionConfig(Config):

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import exists, insert, select
 
+from campaign import revision
 from campaign.accounts.models import User, new_session_token
 from campaign.accounts.roles import Role
 from campaign.catalog.models import Policy
@@ -134,6 +135,7 @@ def generate_demo_campaign(*, jurisdictions: int, commitments: int, seed: int = 
                 )
     for start in range(0, len(timeline_rows), 10000):
         db.session.execute(insert(TimelineEntry), timeline_rows[start : start + 10000])
+    revision.bump()
     db.session.flush()
     return {
         "officials": len(officials),

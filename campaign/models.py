@@ -1,12 +1,19 @@
 """Every model in one import, so Alembic and the tests see the whole schema."""
 
 from campaign.accounts.models import User
+from campaign.audit.models import AuditEntry
 from campaign.catalog.models import Policy, PolicyResource, Priority
 from campaign.commitments.models import Commitment, TimelineEntry
+from campaign.followup.models import ContactLogEntry, FollowUp
 from campaign.places.models import Jurisdiction
+from campaign.revision import DataRevision
 
 __all__ = [
+    "AuditEntry",
     "Commitment",
+    "ContactLogEntry",
+    "DataRevision",
+    "FollowUp",
     "Jurisdiction",
     "Policy",
     "PolicyResource",

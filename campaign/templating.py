@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
 
 from flask import Flask
 
@@ -16,8 +19,30 @@ def long_date(value: date | datetime | None) -> str:
     return f"{value:%B} {value.day}, {value.year}"
 
 
+@lru_cache(maxsize=256)
+def _static_version(path: str, mtime_ns: int, size: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        digest.update(handle.read())
+    return digest.hexdigest()[:12]
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(long_date, "long_date")
+    static_root = Path(app.static_folder or "")
+
+    @app.url_defaults
+    def version_static_urls(endpoint: str, values: dict) -> None:
+        """`?v=<content hash>` on every static URL: a new file is a new URL, so the long
+        cache lifetime never serves a stale script or stylesheet."""
+        if endpoint != "static" or "v" in values or "filename" not in values:
+            return
+        path = static_root / values["filename"]
+        try:
+            stat = path.stat()
+        except OSError:
+            return
+        values["v"] = _static_version(str(path), stat.st_mtime_ns, stat.st_size)
 
     @app.context_processor
     def inject() -> dict:

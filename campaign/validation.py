@@ -36,8 +36,12 @@ class WebLink:
     def __call__(self, form, field) -> None:
         if not field.data:
             return
-        parts = urlsplit(field.data)
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(field.data)
+            hostname = parts.hostname
+        except ValueError as error:  # e.g. "http://[::1": an unclosed IPv6 bracket
+            raise ValidationError(self.message) from error
+        if parts.scheme.lower() not in ("http", "https") or not hostname:
             raise ValidationError(self.message)
         if any(ch.isspace() for ch in field.data):
             raise ValidationError("A web address cannot contain spaces.")

@@ -1,5 +1,7 @@
 """The app factory, configuration, health check, CSRF and error pages."""
 
+import re
+
 import pytest
 
 from campaign import create_app
@@ -78,3 +80,25 @@ def test_post_without_a_csrf_token_is_refused(app, make):
         assert 'name="csrf_token"' in page
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_static_files_are_versioned_and_cached_long(client):
+    html = client.get("/login").get_data(as_text=True)
+    href = re.search(r'href="(/static/css/app\.css\?v=[0-9a-f]{12})"', html).group(1)
+    with client.get(href) as response:
+        assert response.status_code == 200
+        assert "max-age=31536000" in response.headers["Cache-Control"]
+
+
+def test_a_basemap_appears_only_when_configured(app, client, catalog):
+    assert "L.tileLayer" not in client.get("/map/").get_data(as_text=True)
+    app.config["MAP_TILE_URL"] = "https://tiles.example.org/{z}/{x}/{y}.png"
+    try:
+        from campaign import cache
+
+        cache.clear()
+        html = client.get("/map/").get_data(as_text=True)
+        assert "L.tileLayer" in html
+        assert "https://tiles.example.org/{z}/{x}/{y}.png" in html
+    finally:
+        app.config["MAP_TILE_URL"] = None

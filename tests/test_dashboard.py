@@ -78,7 +78,9 @@ def test_state_table_shows_population_share_of_listed_places(client, organizer, 
     # Saint Paul (300k) of Minnesota's listed places (300k + 100k; the county has none).
     assert by_state["MN"]["population_share"] == "0.75"
     assert by_state["MN"]["jurisdictions"] == "2"
-    assert by_state["TX"]["population_share"] == "1.0"
+    # Austin's only commitment is unnamed: its population must not show (it would name it).
+    assert by_state["TX"]["population_share"] == "0.0"
+    assert by_state["TX"]["population_in_committed_places"] == "0"
 
 
 def test_pledges_over_time_are_grouped_by_month_with_a_running_total(
@@ -133,3 +135,15 @@ def test_dashboard_takes_the_same_number_of_queries_however_big_the_campaign(
         for policy in catalog[:4]:
             make.commitment(official, policy, stage=Stage.PASSED)
     assert measure() == small
+
+
+def test_renaming_an_official_refreshes_cached_recent_changes(client, organizer, make, catalog):
+    official = make.user(name="Old Name")
+    make.commitment(official, catalog[0])
+    assert "Old Name" in client.get("/dashboard/").get_data(as_text=True)
+    official.name = "New Name"
+    from campaign.extensions import db
+
+    db.session.commit()
+    html = client.get("/dashboard/").get_data(as_text=True)
+    assert "New Name" in html and "Old Name" not in html

@@ -67,3 +67,21 @@ def test_unknown_policy_is_a_friendly_404(client, catalog):
     response = client.get("/policies/no-such-policy")
     assert response.status_code == 404
     assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_a_hidden_officials_progress_never_shows_against_a_named_town(client, catalog, make):
+    policy = catalog[0]
+    town = make.jurisdiction("Sharedtown", "MN", key="shared")
+    make.commitment(make.user(name="Alice Public", jurisdiction=town), policy)
+    make.commitment(
+        make.user(name="Bob Hidden", jurisdiction=town),
+        policy,
+        visibility=Visibility.COUNTED,
+        stage=Stage.IMPLEMENTED,
+    )
+    html = client.get(f"/policies/{policy.slug}").get_data(as_text=True)
+    implemented = html[html.index('id="stage-implemented"') : html.index('id="stage-pledged"')]
+    assert "Sharedtown" not in implemented
+    assert "1 more jurisdiction not named" in implemented
+    pledged = html[html.index('id="stage-pledged"') :]
+    assert "Sharedtown" in pledged and "Alice Public" in pledged and "Bob Hidden" not in html

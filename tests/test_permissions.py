@@ -65,3 +65,17 @@ def test_staff_can_open_any_commitment(client, auth, make, two_officials):
     response = client.get(f"/commitments/{two_officials[2].id}")
     assert response.status_code == 200
     assert "Official A" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/commitments/99999999999999999999",
+        "/commitments/0",
+        "/commitments/recorded?ids=1,99999999999999999999",
+        "/map/jurisdictions/%00x.json",
+    ],
+)
+def test_out_of_range_ids_are_404_not_500(client, auth, two_officials, path):
+    auth.login("a@example.org")
+    assert client.get(path).status_code == 404

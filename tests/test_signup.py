@@ -202,3 +202,18 @@ def test_signup_form_has_a_label_for_every_field(client):
     ):
         assert f'<label for="{field_id}">' in html
     assert "<title>Sign up as an official" in html
+
+
+def test_bodies_awaiting_confirmation_are_not_offered_in_public_search(client, places):
+    client.post(
+        "/signup",
+        data={
+            **GOOD,
+            "body_name": "Secret Valley School Board",
+            "body_kind": "school_district",
+            "body_state": "CA",
+            "near": "Fresno",
+        },
+    )
+    results = client.get("/places/search?q=secret valley").get_json()["results"]
+    assert results == []

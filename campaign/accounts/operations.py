@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from campaign.accounts.models import User, new_session_token, normalize_email
 from campaign.accounts.roles import Role
+from campaign.audit.operations import changes_between, record
 from campaign.extensions import db
 from campaign.places.models import Jurisdiction
 from campaign.security import hash_password, verify_password
@@ -33,6 +34,7 @@ def create_user(
     role: Role = Role.OFFICIAL,
     office_title: str | None = None,
     jurisdiction: Jurisdiction | None = None,
+    actor: User | None = None,
 ) -> User:
     """A new account; emails are unique whatever their case."""
     email = email.strip()
@@ -51,6 +53,13 @@ def create_user(
     )
     db.session.add(user)
     db.session.flush()
+    record(
+        actor or (user if role == Role.OFFICIAL else None),
+        "user.created",
+        user,
+        f"Account created for {user.name} ({role.value})",
+        {"role": [None, role.value], "email": [None, user.email]},
+    )
     return user
 
 
@@ -81,11 +90,19 @@ def set_password(user: User, password: str) -> None:
     check_password_rules(password)
     user.password_hash = hash_password(password)
     user.session_token = new_session_token()
+    record(user, "user.password_changed", user, f"Password changed for {user.name}")
     db.session.flush()
 
 
-def update_profile(user: User, *, name: str, office_title: str, phone: str | None) -> None:
+def update_profile(
+    user: User, *, name: str, office_title: str, phone: str | None, actor: User | None = None
+) -> None:
+    fields = ("name", "office_title", "phone")
+    before = {f: getattr(user, f) for f in fields}
     user.name = name.strip()
     user.office_title = office_title.strip() or None
     user.phone = (phone or "").strip() or None
+    changes = changes_between(before, {f: getattr(user, f) for f in fields})
+    if changes:
+        record(actor or user, "user.updated", user, f"Profile of {user.name} updated", changes)
     db.session.flush()

@@ -285,23 +285,27 @@ class StateAdoption:
 
 
 def adoption_by_state(flt: AdoptionFilter, scope: str) -> list[StateAdoption]:
-    """Per state: jurisdictions and commitments, and the share of the population of its
-    listed places that lives in a place with a commitment (only places carry population)."""
+    """Per state: jurisdictions and commitments (all countable ones), and the share of the
+    population of its listed places living in a place with a *named* commitment.
+
+    The population uses named commitments only: summed over unnamed ones it would pinpoint
+    the one town whose official asked not to be named.
+    """
     counted = _per_jurisdiction(flt, scope_counted(scope))
-    place_population = case(
-        (Jurisdiction.kind == JurisdictionKind.PLACE, func.coalesce(Jurisdiction.population, 0)),
-        else_=0,
-    )
     rows = db.session.execute(
-        select(
-            Jurisdiction.state,
-            func.count(Jurisdiction.id),
-            func.sum(counted.c.commitments),
-            func.sum(place_population),
-        )
+        select(Jurisdiction.state, func.count(Jurisdiction.id), func.sum(counted.c.commitments))
         .join(counted, counted.c.jurisdiction_id == Jurisdiction.id)
         .group_by(Jurisdiction.state)
     ).all()
+    named = _per_jurisdiction(flt, scope_named(scope))
+    population = dict(
+        db.session.execute(
+            select(Jurisdiction.state, func.sum(func.coalesce(Jurisdiction.population, 0)))
+            .join(named, named.c.jurisdiction_id == Jurisdiction.id)
+            .where(Jurisdiction.kind == JurisdictionKind.PLACE)
+            .group_by(Jurisdiction.state)
+        ).all()
+    )
     known = known_place_population()
     return sorted(
         (
@@ -309,10 +313,10 @@ def adoption_by_state(flt: AdoptionFilter, scope: str) -> list[StateAdoption]:
                 state,
                 int(jurisdictions),
                 int(commitments),
-                int(population or 0),
+                int(population.get(state) or 0),
                 known.get(state, 0),
             )
-            for state, jurisdictions, commitments, population in rows
+            for state, jurisdictions, commitments in rows
         ),
         key=lambda row: (-row.commitments, row.state),
     )

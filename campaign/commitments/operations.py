@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from campaign.accounts.models import User
 from campaign.accounts.roles import can_view_commitment
+from campaign.audit.operations import record
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Commitment, TimelineEntry, Visibility
 from campaign.commitments.stages import Stage, check_transition
@@ -75,6 +76,13 @@ def make_commitments(official: User, pledges: list[Pledge], pledged_on: date) ->
             )
         )
         created.append(commitment)
+        record(
+            official,
+            "commitment.created",
+            commitment,
+            f"Committed to {pledge.policy.short_title} ({pledge.visibility.label.lower()})",
+            {"stage": [None, Stage.PLEDGED.value], "visibility": [None, pledge.visibility.value]},
+        )
     db.session.flush()
     return created
 
@@ -107,6 +115,7 @@ def record_progress(
             f"{commitment.stage_changed_on.year}).",
             field="occurred_on",
         )
+    before = commitment.stage
     entry = TimelineEntry(
         stage=stage,
         occurred_on=occurred_on,
@@ -119,12 +128,30 @@ def record_progress(
     if stage.rank > commitment.furthest_stage.rank:
         commitment.furthest_stage = stage
     commitment.stage_changed_on = occurred_on
+    record(
+        recorded_by,
+        "commitment.stage_changed",
+        commitment,
+        f"{commitment.policy.short_title}: {before.label.lower()} → {stage.label.lower()} "
+        f"on {occurred_on.isoformat()}",
+        {"stage": [before.value, stage.value]},
+    )
     db.session.flush()
     return entry
 
 
-def change_visibility(commitment: Commitment, visibility: Visibility) -> None:
+def change_visibility(commitment: Commitment, visibility: Visibility, actor: User) -> None:
+    if commitment.visibility == visibility:
+        return
+    before = commitment.visibility
     commitment.visibility = visibility
+    record(
+        actor,
+        "commitment.visibility_changed",
+        commitment,
+        f"{commitment.policy.short_title}: visibility {before.label} → {visibility.label}",
+        {"visibility": [before.value, visibility.value]},
+    )
     db.session.flush()
 
 
@@ -182,37 +209,44 @@ class StageGroup:
 
 
 def policy_adoption(policy: Policy, viewer) -> list[StageGroup]:
-    """A policy's jurisdictions grouped by their furthest current stage.
+    """A policy's jurisdictions grouped by the furthest stage of their named commitments.
 
-    A jurisdiction is named when at least one of its commitments may be named to the viewer;
-    the others only add to the count, so a hidden official's town never appears.
+    Named jurisdictions take their stage from named commitments only; every other countable
+    commitment adds to an unnamed count at its own stage. Otherwise a hidden official's
+    progress would show against a named town (or the town itself would appear).
     """
-    named_expr = named_condition(viewer)
-    stmt = (
-        select(Commitment, named_expr.label("named"))
-        .where(Commitment.policy_id == policy.id, counted_active(viewer))
+    named_rows = db.session.execute(
+        select(Commitment)
+        .where(Commitment.policy_id == policy.id, counted_active(viewer), named_condition(viewer))
         .options(joinedload(Commitment.jurisdiction), joinedload(Commitment.official))
-    )
+    ).scalars()
     best: dict[int, Stage] = {}
-    named_officials: dict[int, list[User]] = {}
+    officials: dict[int, list[User]] = {}
     jurisdictions: dict[int, Jurisdiction] = {}
-    unnamed_jurisdictions: set[int] = set()
-    for commitment, named in db.session.execute(stmt):
+    for commitment in named_rows:
         jid = commitment.jurisdiction_id
         jurisdictions[jid] = commitment.jurisdiction
-        current = best.get(jid)
-        if current is None or _stage_order(commitment.stage) > _stage_order(current):
+        officials.setdefault(jid, []).append(commitment.official)
+        if jid not in best or _stage_order(commitment.stage) > _stage_order(best[jid]):
             best[jid] = commitment.stage
-        if named:
-            named_officials.setdefault(jid, []).append(commitment.official)
-        else:
-            unnamed_jurisdictions.add(jid)
+    hidden = db.session.execute(
+        select(Commitment.jurisdiction_id, Commitment.stage)
+        .where(
+            Commitment.policy_id == policy.id,
+            counted_active(viewer),
+            ~named_condition(viewer),
+        )
+        .distinct()
+    ).all()
+    hidden_best: dict[int, Stage] = {}
+    for jid, stage in hidden:
+        if jid not in hidden_best or _stage_order(stage) > _stage_order(hidden_best[jid]):
+            hidden_best[jid] = stage
     groups = {stage: StageGroup(stage, [], 0) for stage in Stage if stage != Stage.WITHDRAWN}
     for jid, stage in best.items():
-        if jid in named_officials:
-            groups[stage].named.append((jurisdictions[jid], named_officials[jid]))
-        else:
-            groups[stage].unnamed_count += 1
+        groups[stage].named.append((jurisdictions[jid], officials[jid]))
+    for stage in hidden_best.values():
+        groups[stage].unnamed_count += 1
     for group in groups.values():
         group.named.sort(key=lambda pair: (pair[0].state, pair[0].name))
     order = [Stage.IMPLEMENTED, Stage.PASSED, Stage.INTRODUCED, Stage.PLEDGED, Stage.STALLED]

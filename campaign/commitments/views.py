@@ -75,6 +75,8 @@ def recorded():
         ids = [int(part) for part in raw.split(",") if part][:50]
     except ValueError:
         abort(404)
+    if any(not 0 < i < 2**31 for i in ids):
+        abort(404)
     commitments = [get_commitment_or_404(i, current_user) for i in ids]
     if not commitments:
         return redirect(url_for("commitments.mine"))
@@ -87,14 +89,14 @@ def mine():
     return render_template("commitments/mine.html", commitments=commitments_of(current_user))
 
 
-@bp.route("/<int:commitment_id>", methods=["GET"])
+@bp.route("/<id:commitment_id>", methods=["GET"])
 @login_required
 def detail(commitment_id: int):
     commitment = get_commitment_or_404(commitment_id, current_user)
     return _render_detail(commitment, ProgressForm(), VisibilityForm())
 
 
-@bp.route("/<int:commitment_id>/progress", methods=["POST"])
+@bp.route("/<id:commitment_id>/progress", methods=["POST"])
 @login_required
 def report_progress(commitment_id: int):
     commitment = get_commitment_or_404(commitment_id, current_user)
@@ -127,13 +129,13 @@ def report_progress(commitment_id: int):
     return _render_detail(commitment, form, VisibilityForm(formdata=None)), 422
 
 
-@bp.route("/<int:commitment_id>/visibility", methods=["POST"])
+@bp.route("/<id:commitment_id>/visibility", methods=["POST"])
 @login_required
 def set_visibility(commitment_id: int):
     commitment = get_commitment_or_404(commitment_id, current_user)
     form = VisibilityForm()
     if form.validate_on_submit():
-        change_visibility(commitment, Visibility(form.visibility.data))
+        change_visibility(commitment, Visibility(form.visibility.data), current_user)
         db.session.commit()
         flash(f"Visibility is now: {commitment.visibility.label}.", "success")
         return redirect(url_for("commitments.detail", commitment_id=commitment.id))

@@ -13,6 +13,7 @@ from campaign.compression import encode_json, json_response
 from campaign.exports import csv_response, geojson_response, point_feature
 from campaign.map.data import (
     EXPORT_HEADER,
+    SORT_KEYS,
     export_rows,
     jurisdiction_detail,
     map_payload,
@@ -31,6 +32,7 @@ def _summaries(flt, scope):
 
 def _table_page(flt, scope, args):
     sort = request.args.get("sort", "commitments")
+    sort = sort if sort in SORT_KEYS else "commitments"
     descending = request.args.get("dir", "desc") != "asc"
     ordered = cached(
         ("map-table", scope, flt.cache_key, sort, descending),
@@ -77,7 +79,9 @@ def data():
 @bp.route("/jurisdictions/<key>.json")
 def detail(key: str):
     flt, _form = filter_from_request(request.args)
-    found = jurisdiction_detail(key[:40], flt, aggregate_scope(current_user))
+    if not key.isascii() or not key.isalnum() or len(key) > 40:
+        abort(404)
+    found = jurisdiction_detail(key, flt, aggregate_scope(current_user))
     if found is None:
         abort(404)
     return jsonify(found)

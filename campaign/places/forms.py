@@ -24,8 +24,8 @@ CONFIRM = "More than one place fits. Choose yours below."
 def picker_fields(label: str, *, required_message: str | None = None):
     """The three fields of a picker, to put on a form class under one prefix."""
     text = StringField(label, filters=[strip_line], validators=[Length(max=200)])
-    key = HiddenField(validators=[Optional(), Length(max=40)])
-    choice = RadioField("Which one?", choices=[], validate_choice=False)
+    key = HiddenField(filters=[strip_line], validators=[Optional(), Length(max=40)])
+    choice = RadioField("Which one?", choices=[], validate_choice=False, filters=[strip_line])
     return text, key, choice
 
 

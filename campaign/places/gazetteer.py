@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from campaign import revision
 from campaign.extensions import db
 from campaign.places.matching import normalize_name
 from campaign.places.models import Jurisdiction, JurisdictionKind
@@ -62,5 +63,7 @@ def load_gazetteer(path: Path = DATA_FILE, batch_size: int = 5000) -> dict[str, 
             updated += 1
     if pending:
         db.session.execute(Jurisdiction.__table__.insert(), pending)
+    if added:
+        revision.bump()
     db.session.flush()
     return {"added": added, "updated": updated}

@@ -63,7 +63,9 @@ def search_jurisdictions(query: str, limit: int = 10) -> list[Match]:
         Jurisdiction.search_name.like(f"{escaped}%", escape="\\"),
         Jurisdiction.search_name.like(f"% {escaped}%", escape="\\"),
     ]
-    stmt = select(Jurisdiction).where(or_(*conditions))
+    # Bodies officials typed in stay out of search until staff confirm them: listing one
+    # would tell anyone that somebody from that body signed up.
+    stmt = select(Jurisdiction).where(or_(*conditions), Jurisdiction.confirmed)
     if state:
         stmt = stmt.where(Jurisdiction.state == state)
     stmt = stmt.order_by(
@@ -94,7 +96,7 @@ def resolve_jurisdiction(text: str, key: str | None = None) -> Resolution:
     """
     text = (text or "").strip()
     if key:
-        chosen = db.session.scalar(select(Jurisdiction).where(Jurisdiction.key == key))
+        chosen = get_by_key(key)
         if chosen and (not text or normalize_name(chosen.label) == normalize_name(text)):
             return Resolution(chosen)
     matches = search_jurisdictions(text)
@@ -105,7 +107,10 @@ def resolve_jurisdiction(text: str, key: str | None = None) -> Resolution:
 
 
 def get_by_key(key: str) -> Jurisdiction | None:
-    return db.session.scalar(select(Jurisdiction).where(Jurisdiction.key == key))
+    """A confirmed gazetteer row by its key (bodies awaiting confirmation are not offered)."""
+    return db.session.scalar(
+        select(Jurisdiction).where(Jurisdiction.key == key, Jurisdiction.confirmed)
+    )
 
 
 def _county_names(keys: set[str]) -> dict[str, str]:
@@ -137,6 +142,6 @@ def _name_index(signature: tuple, database: str) -> dict[int, tuple[str, str, in
     rows = db.session.execute(
         select(
             Jurisdiction.id, Jurisdiction.search_name, Jurisdiction.state, Jurisdiction.population
-        )
+        ).where(Jurisdiction.confirmed)
     )
     return {jid: (name, state, population) for jid, name, state, population in rows}

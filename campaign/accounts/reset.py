@@ -1,0 +1,110 @@
+"""Password reset by emailed link; also how imported accounts with no password are claimed.
+
+A token is the user's id plus a fingerprint of their current password hash and session token,
+signed with the app's SECRET_KEY and timestamped. Setting a password changes both, so a link
+works once; it also stops working after `PASSWORD_RESET_MAX_AGE` seconds. Nothing is stored
+in the database. Functions flush and never commit; the view commits, then sends the mail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import current_app, url_for
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+
+from campaign.accounts.models import User
+from campaign.accounts.operations import find_user_by_email, set_password
+from campaign.extensions import db
+from campaign.mail import send_mail
+from campaign.timeutil import utcnow
+
+SALT = "campaign.accounts.password-reset"
+
+
+class ResetTokenError(ValueError):
+    """The link cannot be used. `reason` is "expired", "used" or "invalid" (tampered, garbled)."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    config = current_app.config
+    # Oldest first, current key last: links sent before a key rotation keep working.
+    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
+    return URLSafeTimedSerializer(keys, salt=SALT)
+
+
+def _fingerprint(user: User) -> str:
+    state = f"{user.password_hash or ''}\n{user.session_token}".encode()
+    return hashlib.sha256(state).hexdigest()[:16]
+
+
+def make_reset_token(user: User) -> str:
+    """A signed, timestamped link token that dies when the password or session token changes."""
+    return _serializer().dumps([user.id, _fingerprint(user)])
+
+
+def user_for_reset_token(token: str, *, lock: bool = False) -> User:
+    """The active user this token was made for, or `ResetTokenError` saying why not.
+
+    With `lock`, the row is read FOR UPDATE (PostgreSQL), so two requests racing with one link
+    cannot both set a password: the second sees the first one's new fingerprint.
+    """
+    max_age = int(current_app.config["PASSWORD_RESET_MAX_AGE"])
+    try:
+        user_id, fingerprint = _serializer().loads(token, max_age=max_age)
+    except SignatureExpired as error:
+        raise ResetTokenError("This reset link has expired.", "expired") from error
+    except (BadData, TypeError, ValueError) as error:
+        raise ResetTokenError("This reset link is not valid.", "invalid") from error
+    user = None
+    if isinstance(user_id, int):
+        user = db.session.get(User, user_id, with_for_update=lock, populate_existing=lock)
+    if (
+        user is None
+        or not user.active
+        or not isinstance(fingerprint, str)
+        or not hmac.compare_digest(fingerprint, _fingerprint(user))
+    ):
+        # Used already, superseded by a newer password, or the account is gone or closed.
+        raise ResetTokenError(
+            "This reset link has already been used or is no longer valid.", "used"
+        )
+    return user
+
+
+def request_password_reset(email: str) -> tuple[User, str] | None:
+    """The active account for this email and a fresh token, or None; callers reveal neither."""
+    user = find_user_by_email(email)
+    if user is None or not user.active:
+        return None
+    return user, make_reset_token(user)
+
+
+def reset_password(token: str, password: str) -> User:
+    """Set a new password from a valid token; rotating the session token signs out elsewhere."""
+    user = user_for_reset_token(token, lock=True)
+    set_password(user, password)  # raises AccountError for a password that breaks the rules
+    user.last_login_at = utcnow()
+    db.session.flush()
+    return user
+
+
+def send_reset_email(user: User, token: str) -> None:
+    """Email the link. Raises `campaign.mail.MailError`; call after the commit."""
+    link = url_for("password.reset", token=token, _external=True)
+    minutes = int(current_app.config["PASSWORD_RESET_MAX_AGE"]) // 60
+    campaign_name = current_app.config["CAMPAIGN_NAME"]
+    body = (
+        f"Hello {user.name},\n\n"
+        f"Someone asked to set a new password for your {campaign_name} account.\n"
+        f"To choose one, open this link within {minutes} minutes:\n\n"
+        f"{link}\n\n"
+        "The link works once. If you did not ask for this, ignore this email: "
+        "your password stays as it is.\n"
+    )
+    send_mail(user.email, f"Set your {campaign_name} password", body)

@@ -1,0 +1,96 @@
+"""Forgotten passwords: ask for a link by email, then choose a new password from it.
+
+The same pages serve accounts created by import or the demo with no password yet: setting one
+through the emailed link is how their owner claims them.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import login_user
+
+from campaign.accounts.operations import AccountError
+from campaign.accounts.reset import (
+    ResetTokenError,
+    request_password_reset,
+    reset_password,
+    send_reset_email,
+    user_for_reset_token,
+)
+from campaign.accounts.reset_forms import ForgotPasswordForm, ResetPasswordForm
+from campaign.extensions import db
+from campaign.mail import MailError
+
+bp = Blueprint("password", __name__, url_prefix="/password")
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        found = request_password_reset(form.email.data)
+        if found is not None:
+            user, token = found
+            try:
+                send_reset_email(user, token)
+            except MailError:
+                # Saying so would tell a stranger the address has an account.
+                current_app.logger.exception("Password reset email for user %s not sent", user.id)
+        # Known, unknown and deactivated addresses all end on the same page.
+        return redirect(url_for("password.sent"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("password/forgot.html", form=form), status
+
+
+@bp.route("/sent")
+def sent():
+    return render_template("password/sent.html")
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    try:
+        user_for_reset_token(token)
+    except ResetTokenError as error:
+        return _unusable_link(error)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = reset_password(token, form.password.data)
+        except ResetTokenError as error:  # another request used the link meanwhile
+            db.session.rollback()
+            return _unusable_link(error)
+        except AccountError as error:
+            db.session.rollback()
+            getattr(form, error.field or "password").errors.append(str(error))
+        else:
+            db.session.commit()
+            login_user(user)
+            flash("Your new password is set, and you are signed in.", "success")
+            return redirect(url_for("catalog.home"))
+    status = 422 if request.method == "POST" else 200
+    return _private(render_template("password/reset.html", form=form, problem=None), status)
+
+
+def _unusable_link(error: ResetTokenError) -> Response:
+    """A page that says what went wrong and offers a new link: 400 if garbled, else 410 Gone."""
+    status = 400 if error.reason == "invalid" else 410
+    return _private(render_template("password/reset.html", form=None, problem=error), status)
+
+
+def _private(body: str, status: int) -> Response:
+    """The token is in this page's URL: keep it out of caches and other sites' Referer logs."""
+    response = make_response(body, status)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response

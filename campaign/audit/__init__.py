@@ -1,0 +1,1 @@
+"""Append-only record of who changed what and when."""

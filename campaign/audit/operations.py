@@ -1,0 +1,65 @@
+"""Writing audit entries. Operations call `record` explicitly, in the same transaction as the
+change itself, so a change and its audit entry are committed or rolled back together."""
+
+from __future__ import annotations
+
+import enum
+import json
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from campaign.audit.models import AuditEntry
+from campaign.extensions import db
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list]:
+    """{field: [before, after]} for the fields whose value differs."""
+    return {
+        name: [_plain(before.get(name)), _plain(after.get(name))]
+        for name in after
+        if _plain(before.get(name)) != _plain(after.get(name))
+    }
+
+
+def record(
+    actor,
+    action: str,
+    subject,
+    summary: str,
+    changes: dict[str, list] | None = None,
+) -> AuditEntry:
+    """Add an entry for `subject` (a model instance with an id); flushed with the change."""
+    if subject.id is None:
+        db.session.flush()
+    entry = AuditEntry(
+        actor_id=getattr(actor, "id", None),
+        action=action,
+        subject_type=subject.__tablename__,
+        subject_id=subject.id,
+        summary=summary[:300],
+        changes=json.dumps(changes, ensure_ascii=False, sort_keys=True) if changes else None,
+    )
+    db.session.add(entry)
+    return entry
+
+
+def entries_for(subject_type: str, subject_id: int, limit: int = 200) -> list[AuditEntry]:
+    stmt = (
+        select(AuditEntry)
+        .where(AuditEntry.subject_type == subject_type, AuditEntry.subject_id == subject_id)
+        .options(joinedload(AuditEntry.actor))
+        .order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))

@@ -1,0 +1,1 @@
+"""Staff follow-up: who needs a call, who owns it, and what was said."""

@@ -1,0 +1,117 @@
+"""What staff do from the queue. Functions add, flush and audit; callers commit."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from campaign.accounts.models import User
+from campaign.accounts.roles import Role, is_staff
+from campaign.audit.operations import record
+from campaign.commitments.models import Commitment
+from campaign.extensions import db
+from campaign.followup.models import ContactKind, ContactLogEntry, FollowUp
+from campaign.timeutil import utcnow
+
+
+class FollowUpError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def follow_up_for(commitment: Commitment) -> FollowUp:
+    state = db.session.get(FollowUp, commitment.id)
+    if state is None:
+        state = FollowUp(commitment_id=commitment.id)
+        db.session.add(state)
+    return state
+
+
+def staff_members() -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role.in_([Role.STAFF, Role.ADMIN]), User.active.is_(True))
+            .order_by(User.name)
+        )
+    )
+
+
+def assign(commitments: list[Commitment], owner: User | None, actor: User) -> int:
+    """Give commitments to a staff member (or to nobody); returns how many changed."""
+    if owner is not None and not is_staff(owner):
+        raise FollowUpError("Only staff members can own follow-ups.", field="owner")
+    changed = 0
+    for commitment in commitments:
+        state = follow_up_for(commitment)
+        if state.owner_id == (owner.id if owner else None):
+            continue
+        before = state.owner.name if state.owner else None
+        state.owner = owner
+        changed += 1
+        record(
+            actor,
+            "commitment.assigned",
+            commitment,
+            f"Follow-up owner: {before or 'nobody'} → {owner.name if owner else 'nobody'}",
+            {"owner": [before, owner.name if owner else None]},
+        )
+    db.session.flush()
+    return changed
+
+
+def log_contact(
+    *,
+    official: User,
+    commitment: Commitment | None,
+    staff: User,
+    kind: ContactKind,
+    contacted_on: date,
+    note: str,
+    next_follow_up_on: date | None,
+) -> ContactLogEntry:
+    """Record a contact; its next follow-up date becomes the commitment's, snoozing it."""
+    if commitment is not None and commitment.official_id != official.id:
+        raise FollowUpError("That commitment belongs to another official.")
+    if next_follow_up_on is not None and next_follow_up_on < contacted_on:
+        raise FollowUpError(
+            "The next follow-up cannot be before the contact.", field="next_follow_up_on"
+        )
+    entry = ContactLogEntry(
+        official=official,
+        commitment_id=commitment.id if commitment else None,
+        staff=staff,
+        kind=kind,
+        contacted_on=contacted_on,
+        note=note or "",
+        next_follow_up_on=next_follow_up_on,
+    )
+    db.session.add(entry)
+    if commitment is not None:
+        state = follow_up_for(commitment)
+        state.last_contacted_at = max(
+            state.last_contacted_at or datetime.min,
+            datetime.combine(contacted_on, utcnow().time()),
+        )
+        state.follow_up_on = next_follow_up_on
+        if state.owner_id is None:
+            state.owner = staff
+    db.session.flush()
+    record(
+        staff,
+        "contact.logged",
+        commitment if commitment is not None else official,
+        f"{kind.label} with {official.name} on {contacted_on.isoformat()}"
+        + (f"; next follow-up {next_follow_up_on.isoformat()}" if next_follow_up_on else ""),
+    )
+    return entry
+
+
+def contact_log(official_id: int, commitment_id: int | None = None) -> list[ContactLogEntry]:
+    stmt = select(ContactLogEntry).where(ContactLogEntry.official_id == official_id)
+    if commitment_id is not None:
+        stmt = stmt.where(ContactLogEntry.commitment_id == commitment_id)
+    stmt = stmt.order_by(ContactLogEntry.contacted_on.desc(), ContactLogEntry.id.desc())
+    return list(db.session.scalars(stmt.limit(200)))

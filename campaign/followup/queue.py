@@ -1,0 +1,182 @@
+"""The follow-up queue: which commitments need staff attention today, most urgent first.
+
+A commitment enters the queue for the first reason that applies, in this order:
+1. its follow-up date has come;
+2. it is a new pledge nobody has contacted yet;
+3. its target date has passed before it was implemented;
+4. no progress for longer than its stage allows (config FOLLOW_UP_STALE_DAYS), and no
+   contact in that time either.
+A follow-up date in the future snoozes it whatever the reason: staff said when to call next.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import aliased
+
+from campaign.accounts.models import User
+from campaign.catalog.models import Policy
+from campaign.commitments.models import Commitment
+from campaign.commitments.stages import Stage
+from campaign.extensions import db
+from campaign.followup.models import FollowUp
+from campaign.places.models import Jurisdiction
+
+DEFAULT_STALE_DAYS = {"pledged": 30, "introduced": 45, "passed": 60, "stalled": 21}
+
+
+class Reason(enum.IntEnum):
+    FOLLOW_UP_DUE = 1
+    NEVER_CONTACTED = 2
+    TARGET_PASSED = 3
+    NO_PROGRESS = 4
+
+    @property
+    def label(self) -> str:
+        return {
+            1: "Follow-up date reached",
+            2: "New pledge, never contacted",
+            3: "Target date passed",
+            4: "No progress reported",
+        }[self.value]
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    owner: str = "mine"  # "mine", "all", "unassigned" or a staff user id
+    state: str | None = None
+    policy: str | None = None
+    stage: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    commitment_id: int
+    reason: Reason
+    due_on: date
+    policy_title: str
+    stage: Stage
+    official_id: int
+    official_name: str
+    jurisdiction_label: str
+    owner_name: str | None
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[QueueItem]
+    page: int
+    pages: int
+    total: int
+
+
+def stale_days() -> dict[str, int]:
+    return {**DEFAULT_STALE_DAYS, **current_app.config.get("FOLLOW_UP_STALE_DAYS", {})}
+
+
+def _reason_and_due(today: date):
+    """SQL for the reason (or NULL) and the date it became due."""
+    stale = stale_days()
+    never_contacted = and_(Commitment.stage == Stage.PLEDGED, FollowUp.last_contacted_at.is_(None))
+    target_passed = and_(
+        Commitment.target_date.isnot(None),
+        Commitment.target_date < today,
+        Commitment.stage.notin_([Stage.IMPLEMENTED, Stage.WITHDRAWN]),
+    )
+    stale_conditions = []
+    stale_due = []
+    for stage_name, days in stale.items():
+        cutoff = today - timedelta(days=days)
+        contact_cutoff = datetime.combine(cutoff, datetime.min.time())
+        condition = and_(
+            Commitment.stage == Stage(stage_name),
+            Commitment.stage_changed_on <= cutoff,
+            or_(FollowUp.last_contacted_at.is_(None), FollowUp.last_contacted_at < contact_cutoff),
+        )
+        stale_conditions.append(condition)
+        stale_due.append((Commitment.stage == Stage(stage_name), days))
+    due_follow_up = and_(FollowUp.follow_up_on.isnot(None), FollowUp.follow_up_on <= today)
+    reason = case(
+        (due_follow_up, literal(Reason.FOLLOW_UP_DUE.value)),
+        (never_contacted, literal(Reason.NEVER_CONTACTED.value)),
+        (target_passed, literal(Reason.TARGET_PASSED.value)),
+        (or_(*stale_conditions), literal(Reason.NO_PROGRESS.value)),
+        else_=None,
+    )
+    due = case(
+        (due_follow_up, FollowUp.follow_up_on),
+        (never_contacted, Commitment.pledged_on),
+        (target_passed, Commitment.target_date),
+        else_=Commitment.stage_changed_on,
+    )
+    snoozed = and_(FollowUp.follow_up_on.isnot(None), FollowUp.follow_up_on > today)
+    return reason, due, snoozed
+
+
+def follow_up_queue(
+    viewer: User, today: date, flt: QueueFilter, *, page: int = 1, per_page: int = 50
+) -> QueuePage:
+    """One page of the queue, in two queries (count and rows) whatever its length."""
+    reason, due, snoozed = _reason_and_due(today)
+    owner = aliased(User)
+    official = aliased(User)
+    base = (
+        select(
+            Commitment.id,
+            reason.label("reason"),
+            due.label("due"),
+            Policy.short_title,
+            Commitment.stage,
+            official.id,
+            official.name,
+            Jurisdiction.name,
+            Jurisdiction.state,
+            owner.name,
+        )
+        .select_from(Commitment)
+        .outerjoin(FollowUp, FollowUp.commitment_id == Commitment.id)
+        .join(Policy, Policy.id == Commitment.policy_id)
+        .join(official, official.id == Commitment.official_id)
+        .join(Jurisdiction, Jurisdiction.id == Commitment.jurisdiction_id)
+        .outerjoin(owner, owner.id == FollowUp.owner_id)
+        .where(Commitment.stage != Stage.WITHDRAWN, reason.isnot(None), ~snoozed)
+    )
+    if flt.owner == "mine":
+        base = base.where(FollowUp.owner_id == viewer.id)
+    elif flt.owner == "unassigned":
+        base = base.where(FollowUp.owner_id.is_(None))
+    elif flt.owner.isdigit():
+        base = base.where(FollowUp.owner_id == int(flt.owner))
+    if flt.state:
+        base = base.where(Jurisdiction.state == flt.state)
+    if flt.policy:
+        base = base.where(Policy.slug == flt.policy)
+    if flt.stage:
+        base = base.where(Commitment.stage == Stage(flt.stage))
+    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    rows = db.session.execute(
+        base.order_by(reason, due, Commitment.id).limit(per_page).offset((page - 1) * per_page)
+    )
+    items = [
+        QueueItem(
+            commitment_id=cid,
+            reason=Reason(reason_value),
+            due_on=due_on if isinstance(due_on, date) else date.fromisoformat(str(due_on)),
+            policy_title=policy_title,
+            stage=stage,
+            official_id=official_id,
+            official_name=official_name,
+            jurisdiction_label=f"{jname}, {jstate}",
+            owner_name=owner_name,
+        )
+        for (cid, reason_value, due_on, policy_title, stage, official_id, official_name,
+             jname, jstate, owner_name) in rows
+    ]  # fmt: skip
+    return QueuePage(items, page, pages, total)

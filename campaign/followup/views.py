@@ -1,0 +1,175 @@
+"""The staff workspace: the follow-up queue, assignment and the contact log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from campaign.accounts.models import User
+from campaign.accounts.roles import is_staff
+from campaign.audit.operations import entries_for
+from campaign.commitments.filters import FilterForm
+from campaign.commitments.models import Commitment
+from campaign.commitments.operations import get_commitment_or_404, timeline_of
+from campaign.commitments.stages import Stage
+from campaign.exports import csv_response
+from campaign.extensions import db
+from campaign.followup.forms import AssignForm, ContactForm
+from campaign.followup.models import ContactKind
+from campaign.followup.operations import (
+    FollowUpError,
+    assign,
+    contact_log,
+    follow_up_for,
+    log_contact,
+    staff_members,
+)
+from campaign.followup.queue import QueueFilter, follow_up_queue
+from campaign.places.matching import STATES
+from campaign.security import is_safe_redirect_target, role_required
+from campaign.timeutil import today
+
+bp = Blueprint("followup", __name__, url_prefix="/staff")
+QUEUE_PAGE_SIZE = 50
+
+
+def _queue_filter() -> QueueFilter:
+    args = request.args
+    owner = args.get("owner", "mine")
+    if owner not in ("mine", "all", "unassigned") and not owner.isdigit():
+        owner = "mine"
+    state = args.get("state") if args.get("state") in STATES else None
+    stage = args.get("stage") if args.get("stage") in {s.value for s in Stage} else None
+    policy = (args.get("policy") or "")[:80] or None
+    return QueueFilter(owner=owner, state=state, policy=policy, stage=stage)
+
+
+def _owner_choices() -> list[SelectChoice]:
+    return [SelectChoice("", "Nobody")] + [SelectChoice(str(u.id), u.name) for u in staff_members()]
+
+
+@bp.route("/queue")
+@role_required(is_staff)
+def queue():
+    flt = _queue_filter()
+    try:
+        page_number = int(request.args.get("page", "1"))
+    except ValueError:
+        page_number = 1
+    page = follow_up_queue(current_user, today(), flt, page=page_number, per_page=QUEUE_PAGE_SIZE)
+    assign_form = AssignForm(formdata=None)
+    assign_form.owner.choices = _owner_choices()
+    assign_form.owner.data = str(current_user.id)
+    assign_form.back.data = request.full_path
+    catalog = FilterForm(None)
+    return render_template(
+        "followup/queue.html",
+        page=page,
+        flt=flt,
+        staff=staff_members(),
+        assign_form=assign_form,
+        policies=catalog.policy.choices,
+        states=sorted(STATES.items(), key=lambda kv: kv[1]),
+        stages=[s for s in Stage if s != Stage.WITHDRAWN],
+        args={k: v for k, v in request.args.items() if k != "page"},
+    )
+
+
+@bp.route("/queue.csv")
+@role_required(is_staff)
+def queue_csv():
+    flt = _queue_filter()
+    page = follow_up_queue(current_user, today(), flt, page=1, per_page=10_000)
+    header = ["commitment_id", "reason", "due_on", "official", "jurisdiction", "policy",
+              "stage", "owner"]  # fmt: skip
+    rows = (
+        [i.commitment_id, i.reason.label, i.due_on, i.official_name, i.jurisdiction_label,
+         i.policy_title, i.stage.label, i.owner_name or ""]
+        for i in page.items
+    )  # fmt: skip
+    return csv_response("follow-up-queue.csv", header, rows)
+
+
+@bp.route("/assign", methods=["POST"])
+@role_required(is_staff)
+def assign_many():
+    form = AssignForm()
+    form.owner.choices = _owner_choices()
+    back = form.back.data if is_safe_redirect_target(form.back.data) else url_for(".queue")
+    if not form.validate_on_submit():
+        abort(400)
+    ids = [int(i) for i in form.commitment_ids.data or [] if i.isdigit()][:500]
+    if not ids:
+        flash("Tick at least one commitment to assign.", "error")
+        return redirect(back)
+    owner = _staff_or_none(form.owner.data)
+    commitments = list(db.session.scalars(db.select(Commitment).where(Commitment.id.in_(ids))))
+    try:
+        changed = assign(commitments, owner, current_user)
+    except FollowUpError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(back)
+    db.session.commit()
+    flash(
+        f"Assigned {changed} {'commitment' if changed == 1 else 'commitments'} to "
+        f"{owner.name if owner else 'nobody'}.",
+        "success",
+    )
+    return redirect(back)
+
+
+def _staff_or_none(raw: str | None) -> User | None:
+    if not raw:
+        return None
+    if not raw.isdigit():
+        abort(400)
+    owner = db.session.get(User, int(raw))
+    if owner is None or not is_staff(owner):
+        abort(400)
+    return owner
+
+
+@bp.route("/commitments/<id:commitment_id>", methods=["GET", "POST"])
+@role_required(is_staff)
+def commitment(commitment_id: int):
+    record = get_commitment_or_404(commitment_id, current_user)
+    form = ContactForm()
+    if request.method == "GET":
+        form.contacted_on.data = today()
+    if form.validate_on_submit():
+        try:
+            log_contact(
+                official=record.official,
+                commitment=record,
+                staff=current_user,
+                kind=ContactKind(form.kind.data),
+                contacted_on=form.contacted_on.data,
+                note=form.note.data,
+                next_follow_up_on=form.next_follow_up_on.data,
+            )
+        except FollowUpError as error:
+            db.session.rollback()
+            form[error.field or "note"].errors.append(str(error))
+        else:
+            db.session.commit()
+            flash("Contact logged.", "success")
+            return redirect(url_for(".commitment", commitment_id=commitment_id))
+    assign_form = AssignForm(formdata=None)
+    assign_form.owner.choices = _owner_choices()
+    state = follow_up_for(record)
+    assign_form.owner.data = str(state.owner_id or "")
+    assign_form.commitment_ids.data = [str(record.id)]
+    assign_form.back.data = url_for(".commitment", commitment_id=commitment_id)
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "followup/commitment.html",
+        commitment=record,
+        state=state,
+        timeline=timeline_of(record),
+        contacts=contact_log(record.official_id, record.id),
+        audit=entries_for("commitment", record.id),
+        form=form,
+        assign_form=assign_form,
+    ), status

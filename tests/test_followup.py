@@ -1,0 +1,251 @@
+"""Staff follow-up: the queue's reasons and order, assignment, the contact log, permissions."""
+
+import csv
+import io
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from campaign.accounts.roles import Role
+from campaign.audit.models import AuditEntry
+from campaign.commitments.stages import Stage
+from campaign.extensions import db
+from campaign.followup.models import ContactKind, FollowUp
+from campaign.followup.operations import assign, log_contact
+from campaign.followup.queue import QueueFilter, Reason, follow_up_queue
+from campaign.timeutil import today
+
+TODAY = date(2026, 6, 1)
+
+
+@pytest.fixture
+def staff(make):
+    return make.user(Role.STAFF, email="staff@example.org", name="Sam Staff")
+
+
+def queue(viewer, owner="all", on=TODAY):
+    return follow_up_queue(viewer, on, QueueFilter(owner=owner)).items
+
+
+def test_each_reason_puts_a_commitment_in_the_queue_most_urgent_first(make, catalog, staff):
+    fresh = make.commitment(make.user(name="New Pledge"), catalog[0], pledged_on=date(2026, 5, 30))
+    stale = make.commitment(
+        make.user(name="Gone Quiet"),
+        catalog[1],
+        stage=Stage.INTRODUCED,
+        pledged_on=date(2026, 3, 1),
+    )
+    late = make.commitment(
+        make.user(name="Past Target"),
+        catalog[2],
+        stage=Stage.INTRODUCED,
+        pledged_on=date(2026, 5, 20),
+    )
+    late.target_date = date(2026, 5, 25)
+    due = make.commitment(
+        make.user(name="Call Back"), catalog[3], stage=Stage.PASSED, pledged_on=date(2026, 5, 28)
+    )
+    db.session.add(
+        FollowUp(
+            commitment_id=due.id,
+            follow_up_on=date(2026, 5, 31),
+            last_contacted_at=date(2026, 5, 28),
+        )
+    )
+    # Recently moved and already contacted: nothing to do.
+    calm = make.commitment(
+        make.user(name="All Good"), catalog[4], stage=Stage.INTRODUCED, pledged_on=date(2026, 5, 28)
+    )
+    db.session.add(FollowUp(commitment_id=calm.id, last_contacted_at=date(2026, 5, 29)))
+    db.session.commit()
+
+    items = queue(staff)
+    assert [(i.official_name, i.reason) for i in items] == [
+        ("Call Back", Reason.FOLLOW_UP_DUE),
+        ("New Pledge", Reason.NEVER_CONTACTED),
+        ("Past Target", Reason.TARGET_PASSED),
+        ("Gone Quiet", Reason.NO_PROGRESS),
+    ]
+    assert items[1].due_on == fresh.pledged_on
+    assert items[3].due_on == stale.stage_changed_on
+
+
+def test_stale_thresholds_are_configurable_per_stage(app, make, catalog, staff):
+    commitment = make.commitment(
+        make.user(), catalog[0], stage=Stage.INTRODUCED, pledged_on=TODAY - timedelta(days=10)
+    )
+    db.session.add(FollowUp(commitment_id=commitment.id, last_contacted_at=date(2026, 5, 1)))
+    db.session.commit()
+    assert queue(staff) == []
+    app.config["FOLLOW_UP_STALE_DAYS"] = {"introduced": 7}
+    try:
+        assert [i.reason for i in queue(staff)] == [Reason.NO_PROGRESS]
+    finally:
+        del app.config["FOLLOW_UP_STALE_DAYS"]
+
+
+def test_withdrawn_and_snoozed_commitments_stay_out(make, catalog, staff):
+    make.commitment(make.user(), catalog[0], stage=Stage.WITHDRAWN, pledged_on=date(2026, 1, 1))
+    snoozed = make.commitment(make.user(), catalog[1], pledged_on=date(2026, 1, 1))
+    db.session.add(FollowUp(commitment_id=snoozed.id, follow_up_on=TODAY + timedelta(days=3)))
+    db.session.commit()
+    assert queue(staff) == []
+    assert [i.commitment_id for i in queue(staff, on=TODAY + timedelta(days=3))] == [snoozed.id]
+
+
+def test_owner_filter_defaults_to_mine_and_can_show_unassigned(make, catalog, staff):
+    other = make.user(Role.STAFF, name="Olga Other")
+    mine = make.commitment(make.user(), catalog[0], pledged_on=date(2026, 5, 1))
+    theirs = make.commitment(make.user(), catalog[1], pledged_on=date(2026, 5, 1))
+    nobody = make.commitment(make.user(), catalog[2], pledged_on=date(2026, 5, 1))
+    assign([mine], staff, staff)
+    assign([theirs], other, staff)
+    db.session.commit()
+    assert [i.commitment_id for i in queue(staff, "mine")] == [mine.id]
+    assert [i.commitment_id for i in queue(staff, "unassigned")] == [nobody.id]
+    assert [i.commitment_id for i in queue(staff, str(other.id))] == [theirs.id]
+    assert len(queue(staff, "all")) == 3
+
+
+def test_queue_pages_through_thousands_in_constant_queries(make, catalog, staff, count_queries):
+    official = make.user()
+    for policy in catalog:
+        make.commitment(official, policy, pledged_on=date(2026, 5, 1))
+    with count_queries() as counter:
+        page = follow_up_queue(staff, TODAY, QueueFilter(owner="all"), page=2, per_page=4)
+    assert (page.total, page.pages, page.page, len(page.items)) == (11, 3, 2, 4)
+    assert counter.count == 2
+
+
+def test_logging_a_call_with_a_follow_up_date_takes_it_out_of_todays_queue(
+    client, auth, make, catalog, staff
+):
+    official = make.user(name="Rosa Official", email="rosa@example.org")
+    commitment = make.commitment(official, catalog[0], pledged_on=today())
+    auth.login("staff@example.org")
+    html = client.get("/staff/queue?owner=all").get_data(as_text=True)
+    assert "Rosa Official" in html and "New pledge, never contacted" in html
+
+    response = client.post(
+        f"/staff/commitments/{commitment.id}",
+        data={
+            "kind": "call",
+            "contacted_on": today().isoformat(),
+            "note": "Wants model language",
+            "next_follow_up_on": (today() + timedelta(days=14)).isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    assert "Rosa Official" not in client.get("/staff/queue?owner=all").get_data(as_text=True)
+    page = client.get(f"/staff/commitments/{commitment.id}").get_data(as_text=True)
+    assert "Wants model language" in page and "Sam Staff" in page
+    state = db.session.get(FollowUp, commitment.id)
+    assert state.owner_id == staff.id  # whoever calls first owns it
+    assert (
+        db.session.scalar(select(AuditEntry.action).where(AuditEntry.action == "contact.logged"))
+        == "contact.logged"
+    )
+
+
+def test_follow_up_before_the_contact_is_refused(client, auth, make, catalog, staff):
+    commitment = make.commitment(make.user(), catalog[0])
+    auth.login("staff@example.org")
+    response = client.post(
+        f"/staff/commitments/{commitment.id}",
+        data={
+            "kind": "call",
+            "contacted_on": today().isoformat(),
+            "next_follow_up_on": (today() - timedelta(days=2)).isoformat(),
+        },
+    )
+    assert response.status_code == 422
+    assert "The next follow-up cannot be before the contact." in response.get_data(as_text=True)
+
+
+def test_bulk_assignment_sets_the_owner_and_is_audited(client, auth, make, catalog, staff):
+    other = make.user(Role.STAFF, name="Olga Other")
+    first = make.commitment(make.user(), catalog[0])
+    second = make.commitment(make.user(), catalog[1])
+    auth.login("staff@example.org")
+    response = client.post(
+        "/staff/assign",
+        data={
+            "owner": str(other.id),
+            "commitment_ids": [str(first.id), str(second.id)],
+            "back": "/staff/queue?owner=all",
+        },
+    )
+    assert response.headers["Location"] == "/staff/queue?owner=all"
+    owners = set(db.session.scalars(select(FollowUp.owner_id)))
+    assert owners == {other.id}
+    assert (
+        len(
+            list(
+                db.session.scalars(
+                    select(AuditEntry).where(AuditEntry.action == "commitment.assigned")
+                )
+            )
+        )
+        == 2
+    )
+
+
+def test_only_staff_can_own_follow_ups(client, auth, make, catalog, staff):
+    organizer = make.user(Role.ORGANIZER)
+    commitment = make.commitment(make.user(), catalog[0])
+    auth.login("staff@example.org")
+    response = client.post(
+        "/staff/assign", data={"owner": str(organizer.id), "commitment_ids": [str(commitment.id)]}
+    )
+    assert response.status_code == 400
+    assert db.session.get(FollowUp, commitment.id) is None
+
+
+def test_queue_csv_neutralises_formulas(client, auth, make, catalog, staff):
+    make.commitment(
+        make.user(name='=HYPERLINK("http://evil.example","x")'), catalog[0], pledged_on=today()
+    )
+    auth.login("staff@example.org")
+    body = client.get("/staff/queue.csv?owner=all").data.decode("utf-8-sig")
+    row = next(csv.DictReader(io.StringIO(body)))
+    assert row["official"].startswith("'=HYPERLINK")
+
+
+@pytest.mark.parametrize("role", [None, Role.OFFICIAL, Role.ORGANIZER])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/staff/queue"),
+        ("get", "/staff/queue.csv"),
+        ("post", "/staff/assign"),
+        ("get", "/staff/commitments/{id}"),
+        ("post", "/staff/commitments/{id}"),
+    ],
+)
+def test_staff_routes_refuse_everyone_else(client, auth, make, catalog, role, method, path):
+    commitment = make.commitment(make.user(), catalog[0])
+    if role is not None:
+        make.user(role, email="x@example.org")
+        auth.login("x@example.org")
+    response = getattr(client, method)(path.format(id=commitment.id), data={"kind": "call"})
+    if role is None:
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+    else:
+        assert response.status_code == 403
+
+
+def test_log_contact_refuses_a_commitment_of_another_official(make, catalog, staff):
+    from campaign.followup.operations import FollowUpError
+
+    commitment = make.commitment(make.user(), catalog[0])
+    with pytest.raises(FollowUpError):
+        log_contact(
+            official=make.user(),
+            commitment=commitment,
+            staff=staff,
+            kind=ContactKind.CALL,
+            contacted_on=TODAY,
+            note="",
+            next_follow_up_on=None,
+        )
