@@ -81,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     from campaign.catalog.views import bp as catalog_bp
     from campaign.commitments.views import bp as commitments_bp
     from campaign.dashboard.views import bp as dashboard_bp
+    from campaign.directory.views import bp as directory_bp
     from campaign.followup.views import bp as followup_bp
     from campaign.health import bp as health_bp
     from campaign.map.views import bp as map_bp
@@ -95,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
         map_bp,
         dashboard_bp,
         followup_bp,
+        directory_bp,
         health_bp,
     ):
         app.register_blueprint(blueprint)

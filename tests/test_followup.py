@@ -221,6 +221,9 @@ def test_queue_csv_neutralises_formulas(client, auth, make, catalog, staff):
         ("post", "/staff/assign"),
         ("get", "/staff/commitments/{id}"),
         ("post", "/staff/commitments/{id}"),
+        ("get", "/staff/jurisdictions"),
+        ("post", "/staff/jurisdictions/1/confirm"),
+        ("post", "/staff/timeline/1/verify"),
     ],
 )
 def test_staff_routes_refuse_everyone_else(client, auth, make, catalog, role, method, path):
@@ -249,3 +252,66 @@ def test_log_contact_refuses_a_commitment_of_another_official(make, catalog, sta
             note="",
             next_follow_up_on=None,
         )
+
+
+def test_staff_verify_evidence_and_the_official_sees_it(client, auth, make, catalog, staff):
+    from campaign.commitments.models import TimelineEntry
+
+    official = make.user(email="rosa@example.org")
+    commitment = make.commitment(official, catalog[0])
+    auth.login("rosa@example.org")
+    client.post(
+        f"/commitments/{commitment.id}/progress",
+        data={
+            "stage": "introduced",
+            "occurred_on": "2026-03-01",
+            "version": "1",
+            "evidence_url": "https://council.example.gov/item/7",
+        },
+    )
+    auth.logout()
+    entry = db.session.scalar(select(TimelineEntry).where(TimelineEntry.evidence_url.isnot(None)))
+    auth.login("staff@example.org")
+    assert client.post(f"/staff/timeline/{entry.id}/verify").status_code == 302
+    db.session.refresh(entry)
+    assert entry.verified_by_id == staff.id and entry.verified_at is not None
+    assert "Verified by Sam Staff" in client.get(f"/staff/commitments/{commitment.id}").get_data(
+        as_text=True
+    )
+    auth.logout()
+    auth.login("rosa@example.org")
+    assert "Verified by campaign staff" in client.get(f"/commitments/{commitment.id}").get_data(
+        as_text=True
+    )
+
+
+def test_staff_record_progress_reported_by_phone_and_the_timeline_says_who(
+    client, auth, make, catalog, staff
+):
+    commitment = make.commitment(make.user(name="Rosa"), catalog[0])
+    auth.login("staff@example.org")
+    response = client.post(
+        f"/commitments/{commitment.id}/progress",
+        data={"stage": "passed", "occurred_on": "2026-04-02", "version": "1"},
+    )
+    assert response.status_code == 302
+    html = client.get(f"/staff/commitments/{commitment.id}").get_data(as_text=True)
+    assert "recorded by Sam Staff" in html
+
+
+def test_staff_confirm_a_school_district_and_it_becomes_searchable(client, auth, make, staff):
+    from campaign.places.models import JurisdictionKind
+
+    body = make.jurisdiction(
+        "Valley Unified School District", "CA", JurisdictionKind.SCHOOL_DISTRICT, confirmed=False
+    )
+    make.user(name="Board Member", jurisdiction=body)
+    assert client.get("/places/search?q=valley unified").get_json()["results"] == []
+    auth.login("staff@example.org")
+    page = client.get("/staff/jurisdictions").get_data(as_text=True)
+    assert "Valley Unified School District, CA" in page and "Board Member" in page
+    assert client.post(f"/staff/jurisdictions/{body.id}/confirm").status_code == 302
+    db.session.refresh(body)
+    assert body.confirmed
+    results = client.get("/places/search?q=valley unified").get_json()["results"]
+    assert [r["label"] for r in results] == ["Valley Unified School District, CA"]

@@ -72,5 +72,10 @@ def can_view_dashboard(user) -> bool:
     return _role(user) in (Role.ORGANIZER, Role.STAFF, Role.ADMIN)
 
 
+def can_view_directory(user) -> bool:
+    """Organizers see the directory without contact details; staff see everything."""
+    return can_view_dashboard(user)
+
+
 def can_manage_users(user: User | None) -> bool:
     return is_admin(user)

@@ -101,12 +101,16 @@ class TimelineEntry(db.Model):
     commitment_id: Mapped[int] = mapped_column(
         ForeignKey("commitment.id", ondelete="CASCADE"), index=True
     )
-    stage: Mapped[Stage] = mapped_column(db_enum(Stage, "furthest_stage"))
+    stage: Mapped[Stage] = mapped_column(db_enum(Stage, "stage"))
     occurred_on: Mapped[date] = mapped_column(Date)
     evidence_url: Mapped[str | None] = mapped_column(String(2000))
     note: Mapped[str | None] = mapped_column(Text)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    # Staff check evidence links; who checked and when is shown beside the link.
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     commitment: Mapped[Commitment] = relationship(back_populates="timeline")
-    recorded_by: Mapped[User | None] = relationship()
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+    verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])

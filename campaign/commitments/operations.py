@@ -181,7 +181,7 @@ def commitments_of(official: User) -> list[Commitment]:
 def timeline_of(commitment: Commitment) -> list[TimelineEntry]:
     stmt = (
         commitment.timeline.select()
-        .options(joinedload(TimelineEntry.recorded_by))
+        .options(joinedload(TimelineEntry.recorded_by), joinedload(TimelineEntry.verified_by))
         .order_by(TimelineEntry.occurred_on, TimelineEntry.id)
     )
     return list(db.session.scalars(stmt))

@@ -76,3 +76,12 @@ def scope_counted(scope: str) -> ColumnElement[bool]:
     if scope == STAFF_SCOPE:
         return true()
     return Commitment.visibility.in_([Visibility.PUBLIC, Visibility.COUNTED])
+
+
+def directory_scope_condition(viewer) -> ColumnElement[bool]:
+    """Which commitments make an official appear in the directory, and are listed there.
+
+    Staff see every official; organizers only those with a public commitment, and only
+    those commitments: an official who chose "counted" or "private" is not in their list.
+    """
+    return scope_named(aggregate_scope(viewer))

@@ -115,3 +115,49 @@ def contact_log(official_id: int, commitment_id: int | None = None) -> list[Cont
         stmt = stmt.where(ContactLogEntry.commitment_id == commitment_id)
     stmt = stmt.order_by(ContactLogEntry.contacted_on.desc(), ContactLogEntry.id.desc())
     return list(db.session.scalars(stmt.limit(200)))
+
+
+def verify_evidence(entry, staff: User) -> None:
+    """Mark a timeline entry's evidence link as checked by a named staff member."""
+    if not entry.evidence_url:
+        raise FollowUpError("This entry has no evidence link to verify.")
+    if entry.verified_at is not None:
+        return
+    entry.verified_by = staff
+    entry.verified_at = utcnow()
+    record(
+        staff,
+        "evidence.verified",
+        entry.commitment,
+        f"Evidence verified for {entry.stage.label.lower()}: {entry.evidence_url[:200]}",
+    )
+    db.session.flush()
+
+
+def unconfirmed_bodies():
+    """School districts and other bodies officials entered, oldest first, with their officials."""
+    from campaign.places.models import Jurisdiction
+
+    bodies = list(
+        db.session.scalars(
+            select(Jurisdiction)
+            .where(Jurisdiction.confirmed.is_(False))
+            .order_by(Jurisdiction.created_at, Jurisdiction.id)
+            .limit(500)
+        )
+    )
+    officials = {}
+    if bodies:
+        for user in db.session.scalars(
+            select(User).where(User.jurisdiction_id.in_([b.id for b in bodies]))
+        ):
+            officials.setdefault(user.jurisdiction_id, []).append(user)
+    return [(body, officials.get(body.id, [])) for body in bodies]
+
+
+def confirm_body(body, staff: User) -> None:
+    if body.confirmed:
+        return
+    body.confirmed = True
+    record(staff, "jurisdiction.confirmed", body, f"Confirmed {body.label} ({body.kind.label})")
+    db.session.flush()

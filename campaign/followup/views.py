@@ -10,7 +10,7 @@ from campaign.accounts.models import User
 from campaign.accounts.roles import is_staff
 from campaign.audit.operations import entries_for
 from campaign.commitments.filters import FilterForm
-from campaign.commitments.models import Commitment
+from campaign.commitments.models import Commitment, TimelineEntry
 from campaign.commitments.operations import get_commitment_or_404, timeline_of
 from campaign.commitments.stages import Stage
 from campaign.exports import csv_response
@@ -20,13 +20,18 @@ from campaign.followup.models import ContactKind
 from campaign.followup.operations import (
     FollowUpError,
     assign,
+    confirm_body,
     contact_log,
     follow_up_for,
     log_contact,
     staff_members,
+    unconfirmed_bodies,
+    verify_evidence,
 )
 from campaign.followup.queue import QueueFilter, follow_up_queue
+from campaign.forms import ActionForm
 from campaign.places.matching import STATES
+from campaign.places.models import Jurisdiction
 from campaign.security import is_safe_redirect_target, role_required
 from campaign.timeutil import today
 
@@ -173,3 +178,40 @@ def commitment(commitment_id: int):
         form=form,
         assign_form=assign_form,
     ), status
+
+
+@bp.route("/timeline/<id:entry_id>/verify", methods=["POST"])
+@role_required(is_staff)
+def verify(entry_id: int):
+    entry = db.session.get(TimelineEntry, entry_id)
+    if entry is None or not ActionForm().validate_on_submit():
+        abort(404 if entry is None else 400)
+    try:
+        verify_evidence(entry, current_user)
+    except FollowUpError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash("Evidence marked as verified.", "success")
+    return redirect(url_for(".commitment", commitment_id=entry.commitment_id))
+
+
+@bp.route("/jurisdictions", methods=["GET"])
+@role_required(is_staff)
+def jurisdictions():
+    return render_template("followup/jurisdictions.html", bodies=unconfirmed_bodies())
+
+
+@bp.route("/jurisdictions/<id:jurisdiction_id>/confirm", methods=["POST"])
+@role_required(is_staff)
+def confirm_jurisdiction(jurisdiction_id: int):
+    body = db.session.get(Jurisdiction, jurisdiction_id)
+    if body is None:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    confirm_body(body, current_user)
+    db.session.commit()
+    flash(f"{body.label} is confirmed.", "success")
+    return redirect(url_for(".jurisdictions"))

@@ -134,7 +134,7 @@ def upgrade():
     op.create_table('timeline_entry',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('commitment_id', sa.Integer(), nullable=False),
-    sa.Column('stage', sa.Enum('pledged', 'introduced', 'passed', 'implemented', 'stalled', 'withdrawn', name='furthest_stage', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('stage', sa.Enum('pledged', 'introduced', 'passed', 'implemented', 'stalled', 'withdrawn', name='stage', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('occurred_on', sa.Date(), nullable=False),
     sa.Column('evidence_url', sa.String(length=2000), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),

@@ -1,0 +1,80 @@
+"""Officials directory pages and CSV export."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user
+
+from campaign.accounts.models import User
+from campaign.accounts.roles import Role, can_view_directory, is_staff
+from campaign.audit.operations import entries_for
+from campaign.directory.queries import directory, visible_commitments_of
+from campaign.exports import csv_response
+from campaign.extensions import db
+from campaign.followup.operations import contact_log
+from campaign.places.matching import STATES
+from campaign.security import role_required
+
+bp = Blueprint("directory", __name__, url_prefix="/directory")
+
+
+def _listing(per_page: int):
+    state = request.args.get("state") if request.args.get("state") in STATES else None
+    search = (request.args.get("q") or "")[:80]
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        page = 1
+    return directory(current_user, state=state, search=search, page=page, per_page=per_page), (
+        state,
+        search,
+    )
+
+
+@bp.route("/")
+@role_required(can_view_directory)
+def index():
+    listing, (state, search) = _listing(50)
+    args = {k: v for k, v in (("state", state), ("q", search)) if v}
+    return render_template(
+        "directory/index.html",
+        listing=listing,
+        state=state,
+        search=search,
+        args=args,
+        states=sorted(STATES.items(), key=lambda kv: kv[1]),
+        show_contacts=is_staff(current_user),
+    )
+
+
+@bp.route("/officials.csv")
+@role_required(is_staff)
+def export_csv():
+    listing, _filters = _listing(100_000)
+    header = ["name", "office", "jurisdiction", "email", "phone", "commitments", "last_contact"]
+    rows = (
+        [r.name, r.office_title, r.jurisdiction_label, r.email, r.phone, r.commitments,
+         r.last_contact]
+        for r in listing.rows
+    )  # fmt: skip
+    return csv_response("officials.csv", header, rows)
+
+
+@bp.route("/<id:official_id>")
+@role_required(can_view_directory)
+def official(official_id: int):
+    person = db.session.get(User, official_id)
+    if person is None or person.role != Role.OFFICIAL:
+        abort(404)
+    commitments = visible_commitments_of(person, current_user)
+    if not commitments and not is_staff(current_user):
+        abort(404)  # organizers only know officials with a public commitment
+    staff = is_staff(current_user)
+    return render_template(
+        "directory/official.html",
+        person=person,
+        commitments=commitments,
+        show_contacts=staff,
+        contacts=contact_log(person.id) if staff else [],
+        audit=entries_for("user", person.id) if staff else [],
+    )
