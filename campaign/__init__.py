@@ -84,6 +84,7 @@ def register_blueprints(app: Flask) -> None:
     from campaign.directory.views import bp as directory_bp
     from campaign.followup.views import bp as followup_bp
     from campaign.health import bp as health_bp
+    from campaign.help.views import bp as help_bp
     from campaign.map.views import bp as map_bp
     from campaign.places.views import bp as places_bp
 
@@ -97,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
         dashboard_bp,
         followup_bp,
         directory_bp,
+        help_bp,
         health_bp,
     ):
         app.register_blueprint(blueprint)

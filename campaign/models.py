@@ -5,6 +5,7 @@ from campaign.audit.models import AuditEntry
 from campaign.catalog.models import Policy, PolicyResource, Priority
 from campaign.commitments.models import Commitment, TimelineEntry
 from campaign.followup.models import ContactLogEntry, FollowUp
+from campaign.help.models import HelpMessage, HelpRequest
 from campaign.places.models import Jurisdiction
 from campaign.revision import DataRevision
 
@@ -14,6 +15,8 @@ __all__ = [
     "ContactLogEntry",
     "DataRevision",
     "FollowUp",
+    "HelpMessage",
+    "HelpRequest",
     "Jurisdiction",
     "Policy",
     "PolicyResource",

@@ -22,6 +22,7 @@ from campaign import cache, create_app
 from campaign.config import database_url
 from campaign.extensions import db
 from tests.factories import Factories
+from tests.mailbox import SMTPServer
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -136,6 +137,28 @@ def catalog(app):
     from campaign.catalog.models import Policy
 
     return list(db.session.scalars(db.select(Policy).order_by(Policy.id)))
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    with SMTPServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mailbox(app, smtp_server, monkeypatch):
+    """Points the app's mail settings at the loopback server; monkeypatch restores them."""
+    for key, value in {
+        "MAIL_SERVER": smtp_server.host,
+        "MAIL_PORT": smtp_server.port,
+        "MAIL_USE_TLS": False,
+        "MAIL_USERNAME": None,
+        "MAIL_PASSWORD": None,
+        "MAIL_SUPPRESS_SEND": False,
+    }.items():
+        monkeypatch.setitem(app.config, key, value)
+    smtp_server.mailbox.clear()
+    return smtp_server.mailbox
 
 
 class AuthActions:

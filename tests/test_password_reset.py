@@ -13,32 +13,10 @@ from campaign.accounts.reset import make_reset_token
 from campaign.extensions import db
 from campaign.mail import MailError, send_mail
 from tests.conftest import form_errors
-from tests.mailbox import SMTPServer, free_port
+from tests.mailbox import free_port
 
 NEW_PASSWORD = "a brand new passphrase"
 SENT_PAGE_TEXT = "If an account exists for that address, we have emailed a link"
-
-
-@pytest.fixture(scope="module")
-def smtp_server():
-    with SMTPServer() as server:
-        yield server
-
-
-@pytest.fixture
-def mailbox(app, smtp_server, monkeypatch):
-    """Points the app's mail settings at the loopback server; monkeypatch restores them."""
-    for key, value in {
-        "MAIL_SERVER": smtp_server.host,
-        "MAIL_PORT": smtp_server.port,
-        "MAIL_USE_TLS": False,
-        "MAIL_USERNAME": None,
-        "MAIL_PASSWORD": None,
-        "MAIL_SUPPRESS_SEND": False,
-    }.items():
-        monkeypatch.setitem(app.config, key, value)
-    smtp_server.mailbox.clear()
-    return smtp_server.mailbox
 
 
 def ask_for_link(client, mailbox, email: str) -> str:

@@ -21,6 +21,7 @@ from campaign.commitments.operations import (
 )
 from campaign.commitments.stages import DESCRIPTIONS, Stage, next_stages
 from campaign.extensions import db
+from campaign.help.operations import requests_for_commitment
 from campaign.security import role_required
 from campaign.timeutil import today
 
@@ -156,6 +157,7 @@ def _render_detail(commitment, progress_form: ProgressForm, visibility_form: Vis
         progress_form=progress_form,
         visibility_form=visibility_form,
         descriptions=DESCRIPTIONS,
+        help_requests=requests_for_commitment(commitment.id),
     )
 
 

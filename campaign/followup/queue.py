@@ -1,6 +1,7 @@
 """The follow-up queue: which commitments need staff attention today, most urgent first.
 
 A commitment enters the queue for the first reason that applies, in this order:
+0. its official asked for help and is waiting for an answer;
 1. its follow-up date has come;
 2. it is a new pledge nobody has contacted yet;
 3. its target date has passed before it was implemented;
@@ -25,12 +26,14 @@ from campaign.commitments.models import Commitment
 from campaign.commitments.stages import Stage
 from campaign.extensions import db
 from campaign.followup.models import FollowUp
+from campaign.help.models import HelpRequest, HelpStatus
 from campaign.places.models import Jurisdiction
 
 DEFAULT_STALE_DAYS = {"pledged": 30, "introduced": 45, "passed": 60, "stalled": 21}
 
 
 class Reason(enum.IntEnum):
+    HELP_REQUESTED = 0
     FOLLOW_UP_DUE = 1
     NEVER_CONTACTED = 2
     TARGET_PASSED = 3
@@ -39,6 +42,7 @@ class Reason(enum.IntEnum):
     @property
     def label(self) -> str:
         return {
+            0: "Official asked for help",
             1: "Follow-up date reached",
             2: "New pledge, never contacted",
             3: "Target date passed",
@@ -101,7 +105,17 @@ def _reason_and_due(today: date):
         stale_conditions.append(condition)
         stale_due.append((Commitment.stage == Stage(stage_name), days))
     due_follow_up = and_(FollowUp.follow_up_on.isnot(None), FollowUp.follow_up_on <= today)
+    waiting_help = (
+        select(func.date(func.min(HelpRequest.updated_at)))
+        .where(
+            HelpRequest.commitment_id == Commitment.id,
+            HelpRequest.status == HelpStatus.WAITING_FOR_STAFF,
+        )
+        .correlate(Commitment)
+        .scalar_subquery()
+    )
     reason = case(
+        (waiting_help.isnot(None), literal(Reason.HELP_REQUESTED.value)),
         (due_follow_up, literal(Reason.FOLLOW_UP_DUE.value)),
         (never_contacted, literal(Reason.NEVER_CONTACTED.value)),
         (target_passed, literal(Reason.TARGET_PASSED.value)),
@@ -109,12 +123,16 @@ def _reason_and_due(today: date):
         else_=None,
     )
     due = case(
+        (waiting_help.isnot(None), waiting_help),
         (due_follow_up, FollowUp.follow_up_on),
         (never_contacted, Commitment.pledged_on),
         (target_passed, Commitment.target_date),
         else_=Commitment.stage_changed_on,
     )
-    snoozed = and_(FollowUp.follow_up_on.isnot(None), FollowUp.follow_up_on > today)
+    # A follow-up date in the future snoozes an item, unless the official is waiting on us.
+    snoozed = and_(
+        FollowUp.follow_up_on.isnot(None), FollowUp.follow_up_on > today, waiting_help.is_(None)
+    )
     return reason, due, snoozed
 
 

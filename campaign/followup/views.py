@@ -30,6 +30,7 @@ from campaign.followup.operations import (
 )
 from campaign.followup.queue import QueueFilter, follow_up_queue
 from campaign.forms import ActionForm
+from campaign.help.operations import requests_for_commitment
 from campaign.places.matching import STATES
 from campaign.places.models import Jurisdiction
 from campaign.security import is_safe_redirect_target, role_required
@@ -175,6 +176,7 @@ def commitment(commitment_id: int):
         timeline=timeline_of(record),
         contacts=contact_log(record.official_id, record.id),
         audit=entries_for("commitment", record.id),
+        help_requests=requests_for_commitment(record.id),
         form=form,
         assign_form=assign_form,
     ), status
