@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(demo_data_command)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(send_reminders_command)
 
 
 @click.command("seed")
@@ -88,3 +89,29 @@ def create_user_command(email: str, name: str, role: str, office_title: str | No
         raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"Created {user.role.value} {user.email}.")
+
+
+@click.command("send-reminders")
+@click.option(
+    "--date",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Act as if today were this date (YYYY-MM-DD); default: today.",
+)
+def send_reminders_command(on) -> None:
+    """Email officials with quiet commitments and staff their queue (meant for cron)."""
+    from flask import current_app
+
+    from campaign.followup.reminders import send_reminders
+    from campaign.timeutil import today
+
+    # Links in the emails point at PUBLIC_URL.
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+        run = send_reminders(on.date() if on else today())
+    click.echo(
+        f"Reminders: {len(run.officials)} officials, {len(run.staff)} staff digests sent; "
+        f"{run.skipped} skipped (already reminded recently); {len(run.failed)} failed."
+    )
+    if run.failed:
+        raise SystemExit(1)

@@ -65,6 +65,12 @@ class Config:
         "MAIL_DEFAULT_SENDER", "No Secret Police <no-reply@localhost>"
     )
     MAIL_SUPPRESS_SEND = os.environ.get("MAIL_SUPPRESS_SEND", "0") == "1"
+    # Reminder emails (flask send-reminders): after how many quiet days, and how often at most.
+    REMINDER_AFTER_DAYS = int(os.environ.get("REMINDER_AFTER_DAYS", "30"))
+    REMINDER_WINDOW_DAYS = int(os.environ.get("REMINDER_WINDOW_DAYS", "14"))
+    # The site's address, for links in emails sent from the command line (cron has no request
+    # to take the host from).
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     # How long a password reset link works, in seconds.
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600"))
 

@@ -4,7 +4,7 @@ from campaign.accounts.models import User
 from campaign.audit.models import AuditEntry
 from campaign.catalog.models import Policy, PolicyResource, Priority
 from campaign.commitments.models import Commitment, TimelineEntry
-from campaign.followup.models import ContactLogEntry, FollowUp
+from campaign.followup.models import ContactLogEntry, FollowUp, SentReminder
 from campaign.help.models import HelpMessage, HelpRequest
 from campaign.places.models import Jurisdiction
 from campaign.revision import DataRevision
@@ -21,6 +21,7 @@ __all__ = [
     "Policy",
     "PolicyResource",
     "Priority",
+    "SentReminder",
     "TimelineEntry",
     "User",
 ]

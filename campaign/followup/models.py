@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, Text
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.extensions import db, db_enum
@@ -68,3 +68,17 @@ class ContactLogEntry(db.Model):
 
     official: Mapped[User] = relationship(foreign_keys=[official_id])
     staff: Mapped[User | None] = relationship(foreign_keys=[staff_id])
+
+
+class SentReminder(db.Model):
+    """One reminder email that went out: who, which kind, when, about which commitments."""
+
+    __tablename__ = "sent_reminder"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    sent_on: Mapped[date] = mapped_column(Date, index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    # Comma-separated commitment ids the message was about, for the record.
+    commitment_ids: Mapped[str] = mapped_column(Text, default="")
