@@ -76,6 +76,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from campaign.accounts.admin_views import bp as admin_bp
     from campaign.accounts.reset_views import bp as password_bp
     from campaign.accounts.views import bp as accounts_bp
     from campaign.catalog.views import bp as catalog_bp
@@ -99,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
         followup_bp,
         directory_bp,
         help_bp,
+        admin_bp,
         health_bp,
     ):
         app.register_blueprint(blueprint)

@@ -106,3 +106,41 @@ def update_profile(
     if changes:
         record(actor or user, "user.updated", user, f"Profile of {user.name} updated", changes)
     db.session.flush()
+
+
+def change_role(user: User, role: Role, actor: User) -> None:
+    """Admins change roles; nobody can change their own, so an admin cannot lock everyone out."""
+    if user.id == actor.id:
+        raise AccountError("You cannot change your own role.", field="role")
+    if user.role == role:
+        return
+    before = user.role
+    user.role = role
+    user.session_token = new_session_token()  # new powers (or fewer) start with a new session
+    record(
+        actor,
+        "user.role_changed",
+        user,
+        f"{user.name}: {before.value} → {role.value}",
+        {"role": [before.value, role.value]},
+    )
+    db.session.flush()
+
+
+def set_active(user: User, active: bool, actor: User) -> None:
+    """Deactivating signs the account out everywhere and keeps its records."""
+    if user.id == actor.id:
+        raise AccountError("You cannot deactivate your own account.", field="active")
+    if user.active == active:
+        return
+    user.active = active
+    if not active:
+        user.session_token = new_session_token()
+    record(
+        actor,
+        "user.activated" if active else "user.deactivated",
+        user,
+        f"{user.name} {'reactivated' if active else 'deactivated'}",
+        {"active": [not active, active]},
+    )
+    db.session.flush()

@@ -61,3 +61,36 @@ def priorities_with_policies() -> list[Priority]:
 
 def get_policy_by_slug(slug: str) -> Policy | None:
     return db.session.scalar(select(Policy).where(Policy.slug == slug))
+
+
+def update_policy(
+    policy: Policy,
+    *,
+    summary: str,
+    hostile_state_friendly: bool,
+    resources: list[tuple[str, str | None]],
+    actor,
+) -> None:
+    """Replace the editable text, flag and links; audited with before and after."""
+    from campaign.audit.operations import changes_between, record
+
+    before = {
+        "summary": policy.summary,
+        "hostile_state_friendly": policy.hostile_state_friendly,
+        "resources": [f"{r.label} <{r.url or ''}>" for r in policy.resources],
+    }
+    policy.summary = summary
+    policy.hostile_state_friendly = hostile_state_friendly
+    policy.resources = [
+        PolicyResource(label=label, url=url or None, position=i)
+        for i, (label, url) in enumerate(resources)
+    ]
+    after = {
+        "summary": summary,
+        "hostile_state_friendly": hostile_state_friendly,
+        "resources": [f"{label} <{url or ''}>" for label, url in resources],
+    }
+    changes = changes_between(before, after)
+    if changes:
+        record(actor, "policy.updated", policy, f"Catalog: {policy.short_title} edited", changes)
+    db.session.flush()

@@ -1,0 +1,63 @@
+"""Admins manage accounts: roles and deactivation, each change audited."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from campaign.accounts.models import User
+from campaign.accounts.operations import AccountError, change_role, set_active
+from campaign.accounts.roles import Role, can_manage_users
+from campaign.extensions import db
+from campaign.forms import ActionForm
+from campaign.security import role_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+PAGE_SIZE = 50
+
+
+@bp.route("/users")
+@role_required(can_manage_users)
+def users():
+    search = (request.args.get("q") or "")[:80].strip()
+    role = request.args.get("role") if request.args.get("role") in {r.value for r in Role} else None
+    stmt = select(User)
+    if search:
+        needle = f"%{search.lower()}%"
+        stmt = stmt.where(
+            or_(func.lower(User.name).like(needle), User.email_normalized.like(needle))
+        )
+    if role:
+        stmt = stmt.where(User.role == Role(role))
+    page = db.paginate(stmt.order_by(User.name, User.id), per_page=PAGE_SIZE, error_out=False)
+    return render_template(
+        "admin/users.html", page=page, search=search, role=role, roles_list=list(Role)
+    )
+
+
+@bp.route("/users/<id:user_id>", methods=["POST"])
+@role_required(can_manage_users)
+def update_user(user_id: int):
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    new_role = request.form.get("role")
+    try:
+        if new_role:
+            if new_role not in {r.value for r in Role}:
+                abort(400)
+            change_role(user, Role(new_role), current_user)
+        if "active" in request.form:
+            set_active(user, request.form["active"] == "1", current_user)
+    except AccountError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(f"Saved {user.name}.", "success")
+    return redirect(
+        url_for(".users", **{k: v for k, v in request.args.items() if k in ("q", "role", "page")})
+    )
