@@ -79,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     from campaign.accounts.admin_views import bp as admin_bp
     from campaign.accounts.reset_views import bp as password_bp
     from campaign.accounts.views import bp as accounts_bp
+    from campaign.audit.views import bp as audit_bp
     from campaign.catalog.views import bp as catalog_bp
     from campaign.commitments.views import bp as commitments_bp
     from campaign.dashboard.views import bp as dashboard_bp
@@ -101,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
         directory_bp,
         help_bp,
         admin_bp,
+        audit_bp,
         health_bp,
     ):
         app.register_blueprint(blueprint)

@@ -75,3 +75,28 @@ def test_a_refused_change_leaves_no_audit_entry(client, auth, catalog, make):
     )
     assert response.status_code == 422
     assert entries_for("commitment", commitment.id) == []
+
+
+def test_staff_read_the_audit_trail_as_a_filtered_list(client, auth, make, catalog):
+    from campaign.accounts.roles import Role
+
+    official = make.user(email="ana@example.org", name="Ana")
+    commitment = make.commitment(official, catalog[0])
+    auth.login("ana@example.org")
+    client.post(f"/commitments/{commitment.id}/visibility", data={"visibility": "private"})
+    auth.logout()
+    make.user(Role.STAFF, email="staff@example.org")
+    auth.login("staff@example.org")
+    html = client.get("/staff/audit/?action=commitment.visibility_changed").get_data(as_text=True)
+    assert "visibility Public → Private to campaign staff" in html
+    assert f'href="/staff/commitments/{commitment.id}"' in html
+
+
+def test_officials_and_organizers_cannot_read_the_audit_trail(client, auth, make):
+    from campaign.accounts.roles import Role
+
+    for role, email in ((Role.OFFICIAL, "o@example.org"), (Role.ORGANIZER, "g@example.org")):
+        make.user(role, email=email)
+        auth.login(email)
+        assert client.get("/staff/audit/").status_code == 403
+        auth.logout()

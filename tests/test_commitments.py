@@ -245,7 +245,10 @@ def test_a_report_from_a_stale_page_is_refused(client, catalog, official, make):
         data={"stage": "stalled", "occurred_on": "2026-03-05", "version": "1"},
     )
     assert stale.status_code == 422
-    assert "This commitment changed since you opened the page." in stale.get_data(as_text=True)
+    assert (
+        "This commitment changed since you opened the page: Ana Díaz recorded it as "
+        "introduced on March 1, 2026. Nothing was saved" in form_errors(stale)[0]
+    )
     assert len(timeline(commitment.id)) == 2
 
 

@@ -100,8 +100,9 @@ def record_progress(
     """Move a commitment to a new stage and add the dated entry that says so."""
     if expected_version is not None and expected_version != commitment.version:
         raise CommitmentError(
-            "This commitment changed since you opened the page. "
-            "Review its timeline below and submit again.",
+            "This commitment changed since you opened the page: "
+            f"{_latest_change(commitment)}. Nothing was saved; check the timeline below "
+            "and submit again if your update still applies.",
         )
     try:
         check_transition(commitment.stage, commitment.furthest_stage, stage)
@@ -138,6 +139,24 @@ def record_progress(
     )
     db.session.flush()
     return entry
+
+
+def _latest_change(commitment: Commitment) -> str:
+    """The newest timeline entry in words, for a refused stale save."""
+    latest = db.session.scalar(
+        commitment.timeline.select()
+        .options(joinedload(TimelineEntry.recorded_by))
+        .order_by(None)  # drop the relationship's oldest-first order
+        .order_by(TimelineEntry.recorded_at.desc(), TimelineEntry.id.desc())
+        .limit(1)
+    )
+    if latest is None:
+        return f"it is now {commitment.stage.label.lower()}"
+    who = latest.recorded_by.name if latest.recorded_by else "someone"
+    return (
+        f"{who} recorded it as {latest.stage.label.lower()} on "
+        f"{latest.occurred_on:%B} {latest.occurred_on.day}, {latest.occurred_on.year}"
+    )
 
 
 def change_visibility(commitment: Commitment, visibility: Visibility, actor: User) -> None:
@@ -182,6 +201,7 @@ def timeline_of(commitment: Commitment) -> list[TimelineEntry]:
     stmt = (
         commitment.timeline.select()
         .options(joinedload(TimelineEntry.recorded_by), joinedload(TimelineEntry.verified_by))
+        .order_by(None)  # by date of the event, not by when it was entered
         .order_by(TimelineEntry.occurred_on, TimelineEntry.id)
     )
     return list(db.session.scalars(stmt))
