@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -224,6 +225,7 @@ def test_queue_csv_neutralises_formulas(client, auth, make, catalog, staff):
         ("get", "/staff/jurisdictions"),
         ("post", "/staff/jurisdictions/1/confirm"),
         ("post", "/staff/timeline/1/verify"),
+        ("post", "/staff/officials/1/contact"),
     ],
 )
 def test_staff_routes_refuse_everyone_else(client, auth, make, catalog, role, method, path):
@@ -296,7 +298,7 @@ def test_staff_record_progress_reported_by_phone_and_the_timeline_says_who(
     )
     assert response.status_code == 302
     html = client.get(f"/staff/commitments/{commitment.id}").get_data(as_text=True)
-    assert "recorded by Sam Staff" in html
+    assert re.search(r"Recorded \w+ \d+, \d{4} by Sam Staff", html)
 
 
 def test_staff_confirm_a_school_district_and_it_becomes_searchable(client, auth, make, staff):
@@ -315,3 +317,44 @@ def test_staff_confirm_a_school_district_and_it_becomes_searchable(client, auth,
     assert body.confirmed
     results = client.get("/places/search?q=valley unified").get_json()["results"]
     assert [r["label"] for r in results] == ["Valley Unified School District, CA"]
+
+
+def test_a_call_with_the_official_snoozes_all_their_open_commitments(
+    client, auth, make, catalog, staff
+):
+    official = make.user(name="Rosa Official")
+    first = make.commitment(official, catalog[0], pledged_on=today())
+    second = make.commitment(official, catalog[1], pledged_on=today())
+    auth.login("staff@example.org")
+    response = client.post(
+        f"/staff/officials/{official.id}/contact",
+        data={
+            "kind": "meeting",
+            "contacted_on": today().isoformat(),
+            "note": "Coffee at city hall",
+            "next_follow_up_on": (today() + timedelta(days=30)).isoformat(),
+        },
+    )
+    assert response.headers["Location"] == f"/directory/{official.id}"
+    assert "Rosa Official" not in client.get("/staff/queue?owner=all").get_data(as_text=True)
+    assert {db.session.get(FollowUp, c.id).owner_id for c in (first, second)} == {staff.id}
+    page = client.get(f"/directory/{official.id}").get_data(as_text=True)
+    assert "Coffee at city hall" in page
+
+
+def test_assigning_an_official_assigns_all_their_commitments(client, auth, make, catalog, staff):
+    other = make.user(Role.STAFF, name="Olga Other")
+    official = make.user(name="Rosa Official")
+    commitments = [make.commitment(official, p) for p in catalog[:3]]
+    auth.login("staff@example.org")
+    page = client.get(f"/directory/{official.id}").get_data(as_text=True)
+    assert page.count('name="commitment_ids"') == 3
+    client.post(
+        "/staff/assign",
+        data={
+            "owner": str(other.id),
+            "back": f"/directory/{official.id}",
+            "commitment_ids": [str(c.id) for c in commitments],
+        },
+    )
+    assert {db.session.get(FollowUp, c.id).owner_id for c in commitments} == {other.id}

@@ -28,6 +28,23 @@ BODY_KIND_CHOICES = [
 ]
 
 
+def new_password_field(label: str) -> PasswordField:
+    """A new password, with the length rules of accounts.operations stated up front."""
+    return PasswordField(
+        label,
+        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+        validators=[
+            DataRequired("Choose a password."),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=MAX_PASSWORD_LENGTH,
+                message=f"Use between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH} "
+                "characters for your password.",
+            ),
+        ],
+    )
+
+
 class SignupForm(FlaskForm):
     name = StringField(
         "Your full name",
@@ -45,19 +62,7 @@ class SignupForm(FlaskForm):
             Length(max=254),
         ],
     )
-    password = PasswordField(
-        "Password",
-        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
-        validators=[
-            DataRequired("Choose a password."),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=MAX_PASSWORD_LENGTH,
-                message=f"Use between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH} "
-                "characters for your password.",
-            ),
-        ],
-    )
+    password = new_password_field("Password")
     confirm = PasswordField(
         "Repeat password",
         validators=[

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from campaign.accounts.models import User
 from campaign.accounts.roles import Role, can_view_directory, is_staff
@@ -11,9 +12,11 @@ from campaign.audit.operations import entries_for
 from campaign.directory.queries import directory, visible_commitments_of
 from campaign.exports import csv_response
 from campaign.extensions import db
-from campaign.followup.operations import contact_log
+from campaign.followup.forms import AssignForm, ContactForm
+from campaign.followup.operations import contact_log, staff_members
 from campaign.places.matching import STATES
 from campaign.security import role_required
+from campaign.timeutil import today
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")
 
@@ -70,8 +73,18 @@ def official(official_id: int):
     if not commitments and not is_staff(current_user):
         abort(404)  # organizers only know officials with a public commitment
     staff = is_staff(current_user)
+    contact_form = assign_form = None
+    if staff:
+        contact_form = ContactForm(formdata=None, contacted_on=today())
+        assign_form = AssignForm(formdata=None)
+        assign_form.owner.choices = [SelectChoice("", "Nobody")] + [
+            SelectChoice(str(u.id), u.name) for u in staff_members()
+        ]
+        assign_form.back.data = url_for("directory.official", official_id=official_id)
     return render_template(
         "directory/official.html",
+        contact_form=contact_form,
+        assign_form=assign_form,
         person=person,
         commitments=commitments,
         show_contacts=staff,

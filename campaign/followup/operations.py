@@ -10,6 +10,7 @@ from campaign.accounts.models import User
 from campaign.accounts.roles import Role, is_staff
 from campaign.audit.operations import record
 from campaign.commitments.models import Commitment
+from campaign.commitments.stages import Stage
 from campaign.extensions import db
 from campaign.followup.models import ContactKind, ContactLogEntry, FollowUp
 from campaign.timeutil import utcnow
@@ -89,12 +90,23 @@ def log_contact(
         next_follow_up_on=next_follow_up_on,
     )
     db.session.add(entry)
+    # A contact about one commitment updates that one; a contact with the official (no
+    # commitment named) counts for every commitment they still have open.
     if commitment is not None:
-        state = follow_up_for(commitment)
-        state.last_contacted_at = max(
-            state.last_contacted_at or datetime.min,
-            datetime.combine(contacted_on, utcnow().time()),
+        touched = [commitment]
+    else:
+        touched = list(
+            db.session.scalars(
+                select(Commitment).where(
+                    Commitment.official_id == official.id,
+                    Commitment.stage.notin_([Stage.IMPLEMENTED, Stage.WITHDRAWN]),
+                )
+            )
         )
+    contacted_at = datetime.combine(contacted_on, utcnow().time())
+    for item in touched:
+        state = follow_up_for(item)
+        state.last_contacted_at = max(state.last_contacted_at or datetime.min, contacted_at)
         state.follow_up_on = next_follow_up_on
         if state.owner_id is None:
             state.owner = staff

@@ -217,3 +217,34 @@ def confirm_jurisdiction(jurisdiction_id: int):
     db.session.commit()
     flash(f"{body.label} is confirmed.", "success")
     return redirect(url_for(".jurisdictions"))
+
+
+@bp.route("/officials/<id:official_id>/contact", methods=["POST"])
+@role_required(is_staff)
+def contact_official(official_id: int):
+    """A contact with the official as a whole (a call about several commitments)."""
+    official = db.session.get(User, official_id)
+    if official is None:
+        abort(404)
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            log_contact(
+                official=official,
+                commitment=None,
+                staff=current_user,
+                kind=ContactKind(form.kind.data),
+                contacted_on=form.contacted_on.data,
+                note=form.note.data,
+                next_follow_up_on=form.next_follow_up_on.data,
+            )
+        except FollowUpError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash("Contact logged for all of this official's open commitments.", "success")
+    else:
+        for errors in form.errors.values():
+            flash(errors[0], "error")
+    return redirect(url_for("directory.official", official_id=official_id))
