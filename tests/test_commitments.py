@@ -260,3 +260,25 @@ def test_official_can_hide_a_commitment_later(client, catalog, official, make):
     assert response.status_code == 302
     db.session.refresh(commitment)
     assert commitment.visibility == Visibility.PRIVATE
+
+
+def test_a_save_that_loses_the_race_is_refused_not_a_500(app, catalog, make):
+    from sqlalchemy import text
+
+    from campaign.commitments.operations import CommitmentError, record_progress
+
+    official = make.user()
+    commitment = make.commitment(official, catalog[0])
+    # Another worker saves between our version check and our write.
+    db.session.execute(
+        text("UPDATE commitment SET version = version + 1 WHERE id = :id"), {"id": commitment.id}
+    )
+    with pytest.raises(CommitmentError, match="at the same moment"):
+        record_progress(
+            commitment,
+            stage=Stage.INTRODUCED,
+            occurred_on=date(2026, 3, 1),
+            recorded_by=official,
+            expected_version=1,
+        )
+    db.session.rollback()

@@ -8,6 +8,7 @@ from datetime import date
 from flask import abort
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
 
 from campaign.accounts.models import User
 from campaign.accounts.roles import can_view_commitment
@@ -116,28 +117,37 @@ def record_progress(
             f"{commitment.stage_changed_on.year}).",
             field="occurred_on",
         )
-    before = commitment.stage
-    entry = TimelineEntry(
-        stage=stage,
-        occurred_on=occurred_on,
-        evidence_url=evidence_url or None,
-        note=note or None,
-        recorded_by=recorded_by,
-    )
-    commitment.timeline.add(entry)
-    commitment.stage = stage
-    if stage.rank > commitment.furthest_stage.rank:
-        commitment.furthest_stage = stage
-    commitment.stage_changed_on = occurred_on
-    record(
-        recorded_by,
-        "commitment.stage_changed",
-        commitment,
-        f"{commitment.policy.short_title}: {before.label.lower()} → {stage.label.lower()} "
-        f"on {occurred_on.isoformat()}",
-        {"stage": [before.value, stage.value]},
-    )
-    db.session.flush()
+    with db.session.no_autoflush:  # the version check below must see our one flush
+        before = commitment.stage
+        policy_title = commitment.policy.short_title  # loaded before any change is pending
+        entry = TimelineEntry(
+            stage=stage,
+            occurred_on=occurred_on,
+            evidence_url=evidence_url or None,
+            note=note or None,
+            recorded_by=recorded_by,
+        )
+        commitment.timeline.add(entry)
+        commitment.stage = stage
+        if stage.rank > commitment.furthest_stage.rank:
+            commitment.furthest_stage = stage
+        commitment.stage_changed_on = occurred_on
+        record(
+            recorded_by,
+            "commitment.stage_changed",
+            commitment,
+            f"{policy_title}: {before.label.lower()} → {stage.label.lower()} "
+            f"on {occurred_on.isoformat()}",
+            {"stage": [before.value, stage.value]},
+        )
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        # Another save won the race between our version check and our write.
+        raise CommitmentError(
+            "Someone else saved this commitment at the same moment. Nothing was saved; "
+            "reload the page to see their change and submit again if yours still applies."
+        ) from error
     return entry
 
 
