@@ -16,13 +16,12 @@ from campaign.commitments.stages import Stage
 from campaign.exports import csv_response
 from campaign.extensions import db
 from campaign.followup.forms import AssignForm, ContactForm
-from campaign.followup.models import ContactKind
+from campaign.followup.models import ContactKind, FollowUp
 from campaign.followup.operations import (
     FollowUpError,
     assign,
     confirm_body,
     contact_log,
-    follow_up_for,
     log_contact,
     staff_members,
     unconfirmed_bodies,
@@ -164,7 +163,8 @@ def commitment(commitment_id: int):
             return redirect(url_for(".commitment", commitment_id=commitment_id))
     assign_form = AssignForm(formdata=None)
     assign_form.owner.choices = _owner_choices()
-    state = follow_up_for(record)
+    # Read-only here: a GET must not write (it would take SQLite's write lock for nothing).
+    state = db.session.get(FollowUp, record.id) or FollowUp(commitment_id=record.id)
     assign_form.owner.data = str(state.owner_id or "")
     assign_form.commitment_ids.data = [str(record.id)]
     assign_form.back.data = url_for(".commitment", commitment_id=commitment_id)

@@ -73,8 +73,9 @@ _STATE_BY_NAME["washington dc"] = "DC"
 def parse_state(text: str) -> str | None:
     """A USPS code from "MN", "mn", "Minnesota" or "MINNESOTA"; None if it is not a state."""
     cleaned = (text or "").strip()
-    if cleaned.upper() in STATES and len(cleaned) == 2:
-        return cleaned.upper()
+    letters = "".join(ch for ch in cleaned if ch.isalpha())
+    if len(letters) == 2 and len(cleaned) <= 5 and letters.upper() in STATES:
+        return letters.upper()  # "MN", "mn", "D.C."
     return _STATE_BY_NAME.get(normalize_name(cleaned))
 
 

@@ -123,8 +123,9 @@ def _county_names(keys: set[str]) -> dict[str, str]:
 
 
 def _fuzzy_ids(needle: str, state: str | None, limit: int) -> list[int]:
+    # Rows added or confirmed change the signature, and so rebuild the index.
     signature = db.session.execute(
-        select(func.count(Jurisdiction.id), func.max(Jurisdiction.id))
+        select(func.count(Jurisdiction.id), func.max(Jurisdiction.id)).where(Jurisdiction.confirmed)
     ).one()
     names = _name_index(tuple(signature), db.engine.url.render_as_string())
     choices = {jid: row[0] for jid, row in names.items() if not state or row[1] == state}
