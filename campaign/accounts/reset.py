@@ -13,6 +13,8 @@ import hmac
 
 from flask import current_app, url_for
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from campaign.accounts.models import User
 from campaign.accounts.operations import find_user_by_email, set_password
@@ -62,8 +64,17 @@ def user_for_reset_token(token: str, *, lock: bool = False) -> User:
     except (BadData, TypeError, ValueError) as error:
         raise ResetTokenError("This reset link is not valid.", "invalid") from error
     user = None
-    if isinstance(user_id, int):
-        user = db.session.get(User, user_id, with_for_update=lock, populate_existing=lock)
+    if isinstance(user_id, int) and 0 < user_id < 2**31:
+        stmt = select(User).where(User.id == user_id)
+        if lock:
+            # Lock the user row only: PostgreSQL refuses FOR UPDATE across the outer join
+            # that loads the user's jurisdiction.
+            stmt = (
+                stmt.options(lazyload(User.jurisdiction))
+                .with_for_update(of=User)
+                .execution_options(populate_existing=True)
+            )
+        user = db.session.scalar(stmt)
     if (
         user is None
         or not user.active
