@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, func
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.accounts.roles import Role
@@ -61,7 +61,3 @@ class User(UserMixin, db.Model):
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
-
-
-def count_users() -> int:
-    return db.session.scalar(db.select(func.count(User.id))) or 0

@@ -57,14 +57,11 @@ def can_see_contact_details(user) -> bool:
 
 
 def can_view_commitment(user, commitment: Commitment) -> bool:
-    """Officials see their own; staff see all. Organizers use aggregate pages, not records."""
+    """Officials see (and update) their own; staff see and update all, e.g. progress an
+    official reported by phone. Organizers use aggregate pages, not records."""
     if is_staff(user):
         return True
     return is_official(user) and commitment.official_id == user.id
-
-
-def can_edit_commitment(user, commitment: Commitment) -> bool:
-    return can_view_commitment(user, commitment)
 
 
 def can_view_dashboard(user) -> bool:

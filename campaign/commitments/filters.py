@@ -83,10 +83,6 @@ class AdoptionFilter:
     def cache_key(self) -> tuple:
         return (self.policy, self.priority, self.stage, self.state, self.hostile_only)
 
-    @property
-    def is_default(self) -> bool:
-        return not self.query_args()
-
 
 class FilterForm(FlaskForm):
     """The filter as a GET form: labelled controls that also work without JavaScript."""

@@ -65,6 +65,7 @@ def new():
         priorities=priorities,
         already=already,
         general_error=general_error,
+        visibilities=list(Visibility),
     ), status
 
 

@@ -44,15 +44,6 @@ def counted_active(viewer) -> ColumnElement[bool]:
     return and_(counted_condition(viewer), active_condition())
 
 
-def may_name(viewer, commitment: Commitment) -> bool:
-    """The same rule as named_condition, for one loaded row."""
-    if can_see_private_commitments(viewer):
-        return True
-    if is_official(viewer) and commitment.official_id == viewer.id:
-        return True
-    return commitment.visibility == Visibility.PUBLIC
-
-
 # Aggregate pages (map, dashboard, exports) are cached and shared between viewers, so they see
 # one of two scopes rather than per-user rules: an official's own private commitment shows on
 # their own pages, not on the shared map.

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import exists, func, or_, select
 
 from campaign.accounts.models import User
-from campaign.accounts.roles import Role, is_staff
+from campaign.accounts.roles import Role, can_see_contact_details, is_staff
 from campaign.commitments.models import Commitment
 from campaign.commitments.visibility import directory_scope_condition
 from campaign.extensions import db
@@ -79,7 +79,7 @@ def directory(
     rows = db.session.execute(
         stmt.order_by(User.name, User.id).limit(per_page).offset((page - 1) * per_page)
     )
-    staff = is_staff(viewer)
+    staff = can_see_contact_details(viewer)
     return DirectoryPage(
         [
             DirectoryRow(

@@ -7,7 +7,12 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from campaign.accounts.models import User
-from campaign.accounts.roles import Role, can_view_directory, is_staff
+from campaign.accounts.roles import (
+    Role,
+    can_see_contact_details,
+    can_view_directory,
+    is_staff,
+)
 from campaign.audit.operations import entries_for
 from campaign.directory.queries import directory, visible_commitments_of
 from campaign.exports import csv_response
@@ -46,7 +51,7 @@ def index():
         search=search,
         args=args,
         states=sorted(STATES.items(), key=lambda kv: kv[1]),
-        show_contacts=is_staff(current_user),
+        show_contacts=can_see_contact_details(current_user),
     )
 
 
@@ -72,7 +77,7 @@ def official(official_id: int):
     commitments = visible_commitments_of(person, current_user)
     if not commitments and not is_staff(current_user):
         abort(404)  # organizers only know officials with a public commitment
-    staff = is_staff(current_user)
+    staff = can_see_contact_details(current_user)
     contact_form = assign_form = None
     if staff:
         contact_form = ContactForm(formdata=None, contacted_on=today())
