@@ -144,23 +144,11 @@ def commitment(commitment_id: int):
     if request.method == "GET":
         form.contacted_on.data = today()
     if form.validate_on_submit():
-        try:
-            log_contact(
-                official=record.official,
-                commitment=record,
-                staff=current_user,
-                kind=ContactKind(form.kind.data),
-                contacted_on=form.contacted_on.data,
-                note=form.note.data,
-                next_follow_up_on=form.next_follow_up_on.data,
-            )
-        except FollowUpError as error:
-            db.session.rollback()
-            form[error.field or "note"].errors.append(str(error))
-        else:
-            db.session.commit()
+        error = _save_contact(form, record.official, record)
+        if error is None:
             flash("Contact logged.", "success")
             return redirect(url_for(".commitment", commitment_id=commitment_id))
+        form[error.field or "note"].errors.append(str(error))
     assign_form = AssignForm(formdata=None)
     assign_form.owner.choices = _owner_choices()
     # Read-only here: a GET must not write (it would take SQLite's write lock for nothing).
@@ -228,23 +216,31 @@ def contact_official(official_id: int):
         abort(404)
     form = ContactForm()
     if form.validate_on_submit():
-        try:
-            log_contact(
-                official=official,
-                commitment=None,
-                staff=current_user,
-                kind=ContactKind(form.kind.data),
-                contacted_on=form.contacted_on.data,
-                note=form.note.data,
-                next_follow_up_on=form.next_follow_up_on.data,
-            )
-        except FollowUpError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        error = _save_contact(form, official, None)
+        if error is None:
             flash("Contact logged for all of this official's open commitments.", "success")
+        else:
+            flash(str(error), "error")
     else:
         for errors in form.errors.values():
             flash(errors[0], "error")
     return redirect(url_for("directory.official", official_id=official_id))
+
+
+def _save_contact(form: ContactForm, official: User, commitment) -> FollowUpError | None:
+    """Log the contact and commit; on a refusal roll back and return the error to show."""
+    try:
+        log_contact(
+            official=official,
+            commitment=commitment,
+            staff=current_user,
+            kind=ContactKind(form.kind.data),
+            contacted_on=form.contacted_on.data,
+            note=form.note.data,
+            next_follow_up_on=form.next_follow_up_on.data,
+        )
+    except FollowUpError as error:
+        db.session.rollback()
+        return error
+    db.session.commit()
+    return None
