@@ -10,7 +10,7 @@ from campaign.accounts.models import User
 from campaign.accounts.operations import AccountError, change_role, set_active
 from campaign.accounts.roles import Role, can_manage_users
 from campaign.extensions import db
-from campaign.forms import ActionForm
+from campaign.forms import require_action_form
 from campaign.security import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -39,11 +39,8 @@ def users():
 @bp.route("/users/<id:user_id>", methods=["POST"])
 @role_required(can_manage_users)
 def update_user(user_id: int):
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    user = db.get_or_404(User, user_id)
+    require_action_form()
     new_role = request.form.get("role")
     try:
         if new_role:

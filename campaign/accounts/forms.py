@@ -28,6 +28,22 @@ BODY_KIND_CHOICES = [
 ]
 
 
+def email_field(description: str | None = None) -> EmailField:
+    """An email address, trimmed, checked for shape only (no DNS look-up from the server)."""
+    return EmailField(
+        "Email",
+        description=description,
+        filters=[strip_line],
+        validators=[
+            DataRequired("Enter your email address."),
+            Email(
+                "Enter a valid email address, like name@example.org.", check_deliverability=False
+            ),
+            Length(max=254),
+        ],
+    )
+
+
 def new_password_field(label: str) -> PasswordField:
     """A new password, with the length rules of accounts.operations stated up front."""
     return PasswordField(
@@ -51,17 +67,7 @@ class SignupForm(FlaskForm):
         filters=[strip_line],
         validators=[DataRequired("Enter your name."), Length(max=120)],
     )
-    email = EmailField(
-        "Email",
-        filters=[strip_line],
-        validators=[
-            DataRequired("Enter your email address."),
-            Email(
-                "Enter a valid email address, like name@example.org.", check_deliverability=False
-            ),
-            Length(max=254),
-        ],
-    )
+    email = email_field()
     password = new_password_field("Password")
     confirm = PasswordField(
         "Repeat password",

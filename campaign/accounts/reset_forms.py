@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import PasswordField
+from wtforms.validators import DataRequired, EqualTo
 
-from campaign.accounts.forms import new_password_field
-from campaign.validation import strip_line
+from campaign.accounts.forms import email_field, new_password_field
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(
-        "Email",
-        description="The address you signed up with, or the one the campaign has for you.",
-        filters=[strip_line],
-        validators=[
-            DataRequired("Enter your email address."),
-            Email(
-                "Enter a valid email address, like name@example.org.", check_deliverability=False
-            ),
-            Length(max=254),
-        ],
-    )
+    email = email_field("The address you signed up with, or the one the campaign has for you.")
 
 
 class ResetPasswordForm(FlaskForm):

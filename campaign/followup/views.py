@@ -28,7 +28,7 @@ from campaign.followup.operations import (
     verify_evidence,
 )
 from campaign.followup.queue import QueueFilter, follow_up_queue
-from campaign.forms import ActionForm
+from campaign.forms import require_action_form
 from campaign.help.operations import requests_for_commitment
 from campaign.places.matching import STATES
 from campaign.places.models import Jurisdiction
@@ -173,9 +173,8 @@ def commitment(commitment_id: int):
 @bp.route("/timeline/<id:entry_id>/verify", methods=["POST"])
 @role_required(is_staff)
 def verify(entry_id: int):
-    entry = db.session.get(TimelineEntry, entry_id)
-    if entry is None or not ActionForm().validate_on_submit():
-        abort(404 if entry is None else 400)
+    entry = db.get_or_404(TimelineEntry, entry_id)
+    require_action_form()
     try:
         verify_evidence(entry, current_user)
     except FollowUpError as error:
@@ -196,11 +195,8 @@ def jurisdictions():
 @bp.route("/jurisdictions/<id:jurisdiction_id>/confirm", methods=["POST"])
 @role_required(is_staff)
 def confirm_jurisdiction(jurisdiction_id: int):
-    body = db.session.get(Jurisdiction, jurisdiction_id)
-    if body is None:
-        abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    body = db.get_or_404(Jurisdiction, jurisdiction_id)
+    require_action_form()
     confirm_body(body, current_user)
     db.session.commit()
     flash(f"{body.label} is confirmed.", "success")
@@ -211,9 +207,7 @@ def confirm_jurisdiction(jurisdiction_id: int):
 @role_required(is_staff)
 def contact_official(official_id: int):
     """A contact with the official as a whole (a call about several commitments)."""
-    official = db.session.get(User, official_id)
-    if official is None:
-        abort(404)
+    official = db.get_or_404(User, official_id)
     form = ContactForm()
     if form.validate_on_submit():
         error = _save_contact(form, official, None)
