@@ -6,6 +6,7 @@ from campaign.catalog.models import Policy, PolicyResource, Priority
 from campaign.commitments.models import Commitment, TimelineEntry
 from campaign.followup.models import ContactLogEntry, FollowUp, SentReminder
 from campaign.help.models import HelpMessage, HelpRequest
+from campaign.imports.models import ImportBatch, MailMessage, SavedMapping
 from campaign.places.models import Jurisdiction
 from campaign.revision import DataRevision
 
@@ -17,10 +18,13 @@ __all__ = [
     "FollowUp",
     "HelpMessage",
     "HelpRequest",
+    "ImportBatch",
     "Jurisdiction",
+    "MailMessage",
     "Policy",
     "PolicyResource",
     "Priority",
+    "SavedMapping",
     "SentReminder",
     "TimelineEntry",
     "User",

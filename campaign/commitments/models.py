@@ -110,6 +110,13 @@ class TimelineEntry(db.Model):
     # Staff check evidence links; who checked and when is shown beside the link.
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     verified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Where an imported entry came from: a spreadsheet import, or the helpdesk email it records.
+    import_batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("import_batch.id", ondelete="SET NULL"), index=True
+    )
+    mail_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mail_message.id", ondelete="SET NULL"), index=True
+    )
 
     commitment: Mapped[Commitment] = relationship(back_populates="timeline")
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])

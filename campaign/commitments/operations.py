@@ -35,10 +35,31 @@ class Pledge:
     visibility: Visibility
     target_date: date | None
     note: str | None
+    pledged_on: date | None = None  # history brought in by an import has its own dates
 
 
-def make_commitments(official: User, pledges: list[Pledge], pledged_on: date) -> list[Commitment]:
-    """Record an official's pledges, each with its first timeline entry."""
+@dataclass(frozen=True)
+class Source:
+    """Where an entry recorded on someone's behalf came from (an import, a helpdesk email)."""
+
+    import_batch_id: int | None = None
+    mail_message_id: int | None = None
+
+
+def make_commitments(
+    official: User,
+    pledges: list[Pledge],
+    pledged_on: date,
+    *,
+    recorded_by: User | None = None,
+    source: Source = Source(),
+) -> list[Commitment]:
+    """Record an official's pledges, each with its first timeline entry.
+
+    `recorded_by` is the staff member entering them for the official, when it is not the
+    official themself; the timeline and the audit trail say so.
+    """
+    recorded_by = recorded_by or official
     if official.jurisdiction_id is None:
         raise CommitmentError("Tell us which jurisdiction you serve before committing.")
     if not pledges:
@@ -55,6 +76,7 @@ def make_commitments(official: User, pledges: list[Pledge], pledged_on: date) ->
                 f"You have already committed to “{pledge.policy.short_title}”.",
                 field=f"commit_{pledge.policy.id}",
             )
+        on = pledge.pledged_on or pledged_on
         commitment = Commitment(
             official=official,
             policy=pledge.policy,
@@ -62,8 +84,8 @@ def make_commitments(official: User, pledges: list[Pledge], pledged_on: date) ->
             visibility=pledge.visibility,
             stage=Stage.PLEDGED,
             furthest_stage=Stage.PLEDGED,
-            pledged_on=pledged_on,
-            stage_changed_on=pledged_on,
+            pledged_on=on,
+            stage_changed_on=on,
             target_date=pledge.target_date,
             note=pledge.note or None,
         )
@@ -71,14 +93,16 @@ def make_commitments(official: User, pledges: list[Pledge], pledged_on: date) ->
         commitment.timeline.add(
             TimelineEntry(
                 stage=Stage.PLEDGED,
-                occurred_on=pledged_on,
+                occurred_on=on,
                 note=pledge.note or None,
-                recorded_by=official,
+                recorded_by=recorded_by,
+                import_batch_id=source.import_batch_id,
+                mail_message_id=source.mail_message_id,
             )
         )
         created.append(commitment)
         record(
-            official,
+            recorded_by,
             "commitment.created",
             commitment,
             f"Committed to {pledge.policy.short_title} ({pledge.visibility.label.lower()})",
@@ -97,6 +121,7 @@ def record_progress(
     evidence_url: str | None = None,
     note: str | None = None,
     expected_version: int | None = None,
+    source: Source = Source(),
 ) -> TimelineEntry:
     """Move a commitment to a new stage and add the dated entry that says so."""
     if expected_version is not None and expected_version != commitment.version:
@@ -126,6 +151,8 @@ def record_progress(
             evidence_url=evidence_url or None,
             note=note or None,
             recorded_by=recorded_by,
+            import_batch_id=source.import_batch_id,
+            mail_message_id=source.mail_message_id,
         )
         commitment.timeline.add(entry)
         commitment.stage = stage

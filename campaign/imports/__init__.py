@@ -1,0 +1,1 @@
+"""Bringing the helpdesk's history in: spreadsheets of past commitments and the mailbox."""

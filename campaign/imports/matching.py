@@ -1,0 +1,180 @@
+"""Turning what staff typed in a spreadsheet, or an official wrote in an email, into catalog
+policies and gazetteer jurisdictions.
+
+Certain matches are taken; anything less comes back as candidates for a person to pick, so an
+import never guesses silently. Matchers cache per import: a 10,000-row sheet names the same
+few hundred places and eleven policies over and over.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+from sqlalchemy import select
+
+from campaign.catalog.models import Policy
+from campaign.catalog.toolkit import TOOLKIT
+from campaign.extensions import db
+from campaign.places.matching import STATES, normalize_name, parse_state
+from campaign.places.models import Jurisdiction
+from campaign.places.search import Match, get_by_key, resolve_jurisdiction
+
+POLICY_SURE = 88  # a loosely named policy is taken at or above this score...
+POLICY_MARGIN = 8  # ...when the runner-up is this far behind
+POLICY_CANDIDATE = 60
+
+
+@dataclass
+class Found:
+    """One match or candidates. `note` says how a loose match was made, for the report."""
+
+    value: object | None = None
+    candidates: list = field(default_factory=list)
+    note: str | None = None
+
+
+def policy_terms() -> dict[str, list[str]]:
+    """{policy slug: words people use for it}, from the toolkit."""
+    return {
+        policy["slug"]: policy.get("terms", [])
+        for priority in TOOLKIT
+        for policy in priority["policies"]
+    }
+
+
+class PolicyMatcher:
+    def __init__(self) -> None:
+        self.policies = list(db.session.scalars(select(Policy).order_by(Policy.position)))
+        terms = policy_terms()
+        self._names: dict[str, Policy] = {}
+        for policy in self.policies:
+            names = (policy.slug, policy.title, policy.short_title, *terms.get(policy.slug, []))
+            for name in names:
+                self._names.setdefault(normalize_name(name), policy)
+        self._cache: dict[str, Found] = {}
+        self._terms = [
+            (re.compile(rf"\b{re.escape(normalize_name(term))}\b"), policy)
+            for policy in self.policies
+            for term in (policy.short_title, *terms.get(policy.slug, []))
+            if normalize_name(term)
+        ]
+
+    def match(self, text: str) -> Found:
+        key = normalize_name(text)
+        if key not in self._cache:
+            self._cache[key] = self._match(key, text)
+        return self._cache[key]
+
+    def _match(self, key: str, text: str) -> Found:
+        if not key:
+            return Found(note="no policy given")
+        if key in self._names:
+            return Found(self._names[key])
+        scores: dict[int, float] = {}
+        for name, policy in self._names.items():
+            score = fuzz.token_set_ratio(key, name)
+            scores[policy.id] = max(scores.get(policy.id, 0), score)
+        ranked = sorted(self.policies, key=lambda p: -scores[p.id])
+        best, runner_up = ranked[0], ranked[1] if len(ranked) > 1 else None
+        best_score = scores[best.id]
+        runner_score = scores[runner_up.id] if runner_up else 0
+        if best_score >= POLICY_SURE and best_score - runner_score >= POLICY_MARGIN:
+            return Found(best, note=f"“{text}” read as “{best.short_title}”")
+        candidates = [p for p in ranked[:3] if scores[p.id] >= POLICY_CANDIDATE]
+        return Found(candidates=candidates)
+
+    def mentioned_in(self, text: str) -> list[Policy]:
+        """Policies whose title or key terms appear in free text, in catalog order."""
+        haystack = normalize_name(text)
+        found = {policy.id for pattern, policy in self._terms if pattern.search(haystack)}
+        return [p for p in self.policies if p.id in found]
+
+
+class JurisdictionMatcher:
+    """Exact FIPS key first, then name with state, then close matches as candidates."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str, str], Found] = {}
+
+    def match(self, name: str, state_text: str = "", fips: str = "") -> Found:
+        key = (normalize_name(name), (state_text or "").strip().lower(), (fips or "").strip())
+        if key not in self._cache:
+            self._cache[key] = self._match(name, state_text, fips)
+        return self._cache[key]
+
+    def _match(self, name: str, state_text: str, fips: str) -> Found:
+        fips = "".join(ch for ch in fips if ch.isdigit())
+        if fips:
+            if len(fips) in (1, 4):  # a spreadsheet dropped the leading zero: 6 for "06"
+                fips = "0" + fips
+            found = get_by_key(fips) if len(fips) in (2, 5) else None
+            if found is not None:
+                return Found(found)
+            if not name:
+                return Found(note=f"no jurisdiction has FIPS code {fips}")
+        state = parse_state(state_text) if state_text else None
+        if state_text and state is None:
+            return Found(note=f"“{state_text}” is not a US state")
+        if not normalize_name(name):
+            return Found(note="no jurisdiction given")
+        query = f"{name}, {state}" if state else name
+        resolution = resolve_jurisdiction(query)
+        if resolution.jurisdiction is not None:
+            return Found(resolution.jurisdiction)
+        if resolution.candidates:
+            return Found(candidates=resolution.candidates)
+        where = f" in {STATES[state]}" if state else ""
+        return Found(note=f"no jurisdiction called “{name}”{where}")
+
+
+# "City of Saint Paul", "Town of Chapel Hill"
+_OF_PLACE = re.compile(
+    r"\b(?:City|Town|Village|Borough|Township|County) of ((?:[A-Z][\w'.’-]*\s?){1,4})"
+)
+# "Dona Ana County", "Orleans Parish"
+_COUNTY = re.compile(r"\b((?:[A-Z][\w'.’-]*\s){1,3}(?:County|Parish|Borough))\b")
+# "Saint Paul, MN", "Bay City, Michigan"
+_STATE_NAMES = "|".join(sorted((re.escape(n) for n in STATES.values()), key=len, reverse=True))
+_WITH_STATE = re.compile(rf"\b((?:[A-Z][\w'.’-]*\s?){{1,4}}),\s*({_STATE_NAMES}|[A-Z]{{2}})\b")
+MAX_TEXT_SCAN = 20_000
+
+
+def jurisdictions_mentioned(text: str, limit: int = 3) -> list[Jurisdiction]:
+    """Places a message names ("City of X", "X County", "X, ST"), most mentioned first.
+
+    Only names that resolve to exactly one gazetteer row count; anything vaguer is left for
+    staff, who see the message beside the suggestion.
+    """
+    text = text[:MAX_TEXT_SCAN]
+    phrases: list[str] = []
+    for match in _WITH_STATE.finditer(text):
+        if parse_state(match.group(2)):
+            phrases.append(f"{match.group(1).strip()}, {match.group(2)}")
+    phrases += [m.group(1).strip() for m in _COUNTY.finditer(text)]
+    phrases += [m.group(1).strip() for m in _OF_PLACE.finditer(text)]
+    counts: dict[int, int] = {}
+    rows: dict[int, Jurisdiction] = {}
+    seen: set[str] = set()
+    for phrase in phrases:
+        if phrase in seen:
+            continue
+        seen.add(phrase)
+        resolution = resolve_jurisdiction(phrase)
+        if resolution.jurisdiction is not None:
+            jurisdiction = resolution.jurisdiction
+            rows[jurisdiction.id] = jurisdiction
+            counts[jurisdiction.id] = counts.get(jurisdiction.id, 0) + text.count(
+                phrase.split(",")[0]
+            )
+    ranked = sorted(rows, key=lambda jid: -counts[jid])
+    return [rows[jid] for jid in ranked[:limit]]
+
+
+def candidate_label(candidate) -> str:
+    if isinstance(candidate, Match):
+        return f"{candidate.jurisdiction.label} — {candidate.description}"
+    if isinstance(candidate, Policy):
+        return candidate.short_title
+    return str(candidate)

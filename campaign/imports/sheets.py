@@ -1,0 +1,561 @@
+"""Spreadsheet imports: a dry run that says what each row will do, then the import itself.
+
+`plan_rows` only reads. It sorts every row into create, update, skip (already present),
+choose (a person must pick the jurisdiction or policy) or fail, each with the reason. The
+import (`apply_plan`) re-plans inside its own transaction, so what is written is what the
+data says at that moment, and writes only create and update rows. Officials and commitments
+are found by natural keys (email; official + policy), so importing the same file twice
+changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from campaign.accounts.models import User, normalize_email
+from campaign.accounts.operations import create_user
+from campaign.accounts.roles import Role
+from campaign.audit.operations import record
+from campaign.catalog.models import Policy
+from campaign.commitments.models import Commitment, Visibility
+from campaign.commitments.operations import Pledge, Source, make_commitments, record_progress
+from campaign.commitments.stages import Stage, next_stages
+from campaign.extensions import db
+from campaign.imports.matching import JurisdictionMatcher, PolicyMatcher
+from campaign.imports.models import ImportBatch, ImportStatus, SavedMapping
+from campaign.imports.spreadsheet import FIELD_NAMES, Sheet, header_key
+from campaign.places.models import Jurisdiction
+from campaign.places.search import get_by_key
+from campaign.timeutil import today, utcnow
+from campaign.validation import EARLIEST_DATE, NOTE_MAX
+
+DEFAULT_VISIBILITY = Visibility.COUNTED
+
+
+class Action(enum.StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    SKIP = "skip"
+    CHOOSE = "choose"
+    FAIL = "fail"
+
+    @property
+    def label(self) -> str:
+        return {
+            "create": "Will be created",
+            "update": "Will be updated",
+            "skip": "Already present, skipped",
+            "choose": "Needs a choice",
+            "fail": "Cannot be imported",
+        }[self.value]
+
+
+@dataclass
+class RowPlan:
+    number: int
+    action: Action
+    reason: str = ""
+    email: str = ""
+    name: str = ""
+    office: str = ""
+    phone: str = ""
+    jurisdiction: Jurisdiction | None = None
+    policy: Policy | None = None
+    stage: Stage = Stage.PLEDGED
+    pledged_on: date | None = None
+    stage_on: date | None = None
+    target_date: date | None = None
+    evidence_url: str | None = None
+    visibility: Visibility = DEFAULT_VISIBILITY
+    note: str | None = None
+    jurisdiction_text: str = ""
+    policy_text: str = ""
+    jurisdiction_candidates: list = field(default_factory=list)
+    policy_candidates: list[Policy] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    new_official: bool = False
+
+
+@dataclass
+class Plan:
+    rows: list[RowPlan]
+
+    @property
+    def counts(self) -> dict[Action, int]:
+        counted = Counter(row.action for row in self.rows)
+        return {action: counted.get(action, 0) for action in Action}
+
+    @property
+    def new_officials(self) -> int:
+        return len({row.email.lower() for row in self.rows if row.new_official})
+
+    def of(self, action: Action) -> list[RowPlan]:
+        return [row for row in self.rows if row.action == action]
+
+
+class ImportRefused(ValueError):
+    """The batch cannot be imported as asked; the message is for staff."""
+
+
+# --- Reading cell values -------------------------------------------------------------------
+
+_STAGE_WORDS = {
+    Stage.PLEDGED: ("pledged", "pledge", "committed", "commit", "signed", "signed on", "new",
+                    "yes"),
+    Stage.INTRODUCED: ("introduced", "filed", "proposed", "drafted", "on agenda",
+                       "in committee", "intro"),
+    Stage.PASSED: ("passed", "adopted", "approved", "enacted", "voted", "won"),
+    Stage.IMPLEMENTED: ("implemented", "in effect", "in force", "done", "complete",
+                        "completed", "live"),
+    Stage.STALLED: ("stalled", "paused", "on hold", "stuck", "delayed", "tabled"),
+    Stage.WITHDRAWN: ("withdrawn", "dropped", "abandoned", "cancelled", "canceled",
+                      "rescinded", "no longer"),
+}  # fmt: skip
+STAGE_BY_WORD = {word: stage for stage, words in _STAGE_WORDS.items() for word in words}
+
+_VISIBILITY_WORDS = {
+    Visibility.PUBLIC: ("public", "yes", "named", "publish", "y", "true", "ok"),
+    Visibility.COUNTED: ("counted", "counted not named", "anonymous", "unnamed", "not named",
+                         "count only", "no", "n", "false"),
+    Visibility.PRIVATE: ("private", "confidential", "staff only", "internal", "secret",
+                         "do not count"),
+}  # fmt: skip
+VISIBILITY_BY_WORD = {w: v for v, words in _VISIBILITY_WORDS.items() for w in words}
+
+_DATE_FORMATS = (
+    "%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%Y/%m/%d", "%B %d, %Y", "%b %d, %Y",
+    "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y", "%b. %d, %Y", "%m.%d.%Y", "%B %Y",
+    "%b %Y", "%Y-%m",
+)  # fmt: skip
+EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def parse_stage(text: str) -> Stage | None:
+    """ "Passed", "ADOPTED", "on hold" → a stage; "" is a pledge; None if unrecognised."""
+    key = " ".join(re.sub(r"[^a-z]+", " ", text.lower()).split())
+    if not key:
+        return Stage.PLEDGED
+    return STAGE_BY_WORD.get(key)
+
+
+def parse_visibility(text: str) -> Visibility | None:
+    key = " ".join(re.sub(r"[^a-z]+", " ", text.lower()).split())
+    if not key:
+        return DEFAULT_VISIBILITY
+    return VISIBILITY_BY_WORD.get(key)
+
+
+def parse_date(text: str) -> date | None:
+    """The dates spreadsheets hold: ISO, US month/day/year, words, and Excel serial numbers."""
+    text = " ".join(text.replace(",", ", ").split()).replace(" ,", ",").strip()
+    if not text:
+        return None
+    if text.isdigit() and 20_000 <= int(text) <= 80_000:  # a date cell exported as a number
+        return EXCEL_EPOCH + timedelta(days=int(text))
+    candidate = text.split("T")[0].split(" 00:00")[0]
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(candidate, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"“{text}” is not a date we can read (use YYYY-MM-DD or MM/DD/YYYY)")
+
+
+def _checked_past_date(value: date | None, what: str) -> date | None:
+    if value is None:
+        return None
+    if value < EARLIEST_DATE:
+        raise ValueError(f"the {what} {value.isoformat()} is before {EARLIEST_DATE.year}")
+    if value > today():
+        raise ValueError(f"the {what} {value.isoformat()} is in the future")
+    return value
+
+
+def _checked_email(text: str) -> str:
+    if not text:
+        raise ValueError("no email: officials are matched by their email address")
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise ValueError(f"“{text}” is not a valid email address") from error
+
+
+def _checked_link(text: str) -> str | None:
+    if not text:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok or any(ch.isspace() for ch in text) or len(text) > 2000:
+        raise ValueError(f"the evidence link “{text[:80]}” is not a web address (http/https)")
+    return text
+
+
+# --- Mapping ------------------------------------------------------------------------------
+
+
+def header_signature(headers: list[str]) -> str:
+    """The same layout with different capitals or spacing has the same signature."""
+    joined = "\x1f".join(header_key(h) for h in headers)
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
+def saved_mapping(headers: list[str]) -> dict[str, str | None] | None:
+    row = db.session.scalar(
+        select(SavedMapping).where(SavedMapping.signature == header_signature(headers))
+    )
+    if row is None:
+        return None
+    mapping = json.loads(row.mapping_json)
+    # A mapping only applies if every header it names is still there.
+    if any(h and h not in headers for h in mapping.values()):
+        return None
+    return mapping
+
+
+def check_mapping(mapping: dict[str, str | None], headers: list[str]) -> list[str]:
+    """Problems with a mapping, in words; empty when it can be used."""
+    problems = []
+    if not mapping.get("email"):
+        problems.append("Choose the column that holds the official's email.")
+    if not mapping.get("jurisdiction") and not mapping.get("fips"):
+        problems.append("Choose the column that holds the jurisdiction (or its FIPS code).")
+    if not mapping.get("policy"):
+        problems.append("Choose the column that holds the policy.")
+    used = [h for h in mapping.values() if h]
+    for header in {h for h in used if used.count(h) > 1}:
+        problems.append(f"The column “{header}” is chosen for more than one field.")
+    for header in used:
+        if header not in headers:
+            problems.append(f"The file has no column “{header}”.")
+    return problems
+
+
+def remember_mapping(headers: list[str], mapping: dict[str, str | None]) -> None:
+    signature = header_signature(headers)
+    row = db.session.scalar(select(SavedMapping).where(SavedMapping.signature == signature))
+    text = json.dumps({k: mapping.get(k) for k in FIELD_NAMES}, sort_keys=True)
+    if row is None:
+        db.session.add(SavedMapping(signature=signature, mapping_json=text))
+    else:
+        row.mapping_json = text
+    db.session.flush()
+
+
+# --- Planning -----------------------------------------------------------------------------
+
+
+def plan_rows(
+    sheet: Sheet, mapping: dict[str, str | None], choices: dict[str, str] | None = None
+) -> Plan:
+    """What importing `sheet` would do now, row by row. Reads only."""
+    choices = choices or {}
+    columns = {f: sheet.headers.index(h) for f, h in mapping.items() if h in sheet.headers}
+    jurisdictions = JurisdictionMatcher()
+    policies = PolicyMatcher()
+    policy_by_slug = {p.slug: p for p in policies.policies}
+    values = [(number, {f: cells[i] for f, i in columns.items()}) for number, cells in sheet.rows]
+    emails = {normalize_email(v.get("email", "")) for _n, v in values if v.get("email")}
+    known_users = _users_by_email(emails)
+    existing = _commitments_of(known_users.values())
+    planned_officials: dict[str, RowPlan] = {}
+    seen_pairs: dict[tuple[str, int], int] = {}
+    rows = []
+    for number, row_values in values:
+        plan = RowPlan(number=number, action=Action.CREATE)
+        try:
+            _read_values(plan, row_values)
+            _match_places_and_policies(
+                plan, row_values, jurisdictions, policies, policy_by_slug, choices
+            )
+            if plan.action == Action.CREATE:
+                _decide(plan, known_users, existing, planned_officials, seen_pairs)
+        except ValueError as error:
+            plan.action = Action.FAIL
+            plan.reason = _sentence(str(error))
+        rows.append(plan)
+    return Plan(rows)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def _read_values(plan: RowPlan, v: dict[str, str]) -> None:
+    plan.jurisdiction_text = ", ".join(x for x in (v.get("jurisdiction"), v.get("state")) if x)
+    plan.policy_text = v.get("policy", "")
+    plan.email = _checked_email(v.get("email", ""))
+    plan.name = " ".join(v.get("official_name", "").split())[:120]
+    plan.office = " ".join(v.get("office", "").split())[:120]
+    plan.phone = " ".join(v.get("phone", "").split())[:40]
+    stage = parse_stage(v.get("stage", ""))
+    if stage is None:
+        raise ValueError(
+            f"the stage “{v['stage']}” is not one of pledged, introduced, passed, "
+            "implemented, stalled or withdrawn"
+        )
+    plan.stage = stage
+    visibility = parse_visibility(v.get("visibility", ""))
+    if visibility is None:
+        raise ValueError(f"the visibility “{v['visibility']}” is not public, counted or private")
+    plan.visibility = visibility
+    pledged_on = _checked_past_date(parse_date(v.get("pledged_on", "")), "pledge date")
+    stage_on = _checked_past_date(parse_date(v.get("stage_date", "")), "stage date")
+    plan.target_date = parse_date(v.get("target_date", ""))
+    if plan.target_date and not EARLIEST_DATE <= plan.target_date <= today() + timedelta(days=3650):
+        raise ValueError(f"the target date {plan.target_date.isoformat()} is out of range")
+    if pledged_on is None and stage_on is None:
+        raise ValueError("no date: add the date pledged (or the date of the stage)")
+    if pledged_on is None:
+        plan.notes.append("No pledge date: the stage date is used.")
+    plan.pledged_on = pledged_on or stage_on
+    plan.stage_on = stage_on or plan.pledged_on
+    plan.evidence_url = _checked_link(v.get("evidence_url", ""))
+    note = v.get("notes", "").strip()
+    if len(note) > NOTE_MAX:
+        note = note[:NOTE_MAX]
+        plan.notes.append(f"The note was cut to {NOTE_MAX} characters.")
+    plan.note = note or None
+
+
+def _match_places_and_policies(
+    plan: RowPlan,
+    v: dict[str, str],
+    jurisdictions: JurisdictionMatcher,
+    policies: PolicyMatcher,
+    policy_by_slug: dict[str, Policy],
+    choices: dict[str, str],
+) -> None:
+    chosen_key = choices.get(f"j{plan.number}")
+    if chosen_key:
+        plan.jurisdiction = get_by_key(chosen_key)
+        if plan.jurisdiction is None:
+            raise ValueError("the jurisdiction chosen for this row no longer exists")
+    else:
+        found = jurisdictions.match(
+            v.get("jurisdiction", ""), v.get("state", ""), v.get("fips", "")
+        )
+        plan.jurisdiction = found.value
+        plan.jurisdiction_candidates = found.candidates
+        if found.value is None and not found.candidates:
+            raise ValueError(found.note or "no matching jurisdiction")
+    chosen_slug = choices.get(f"p{plan.number}")
+    if chosen_slug:
+        plan.policy = policy_by_slug.get(chosen_slug)
+        if plan.policy is None:
+            raise ValueError("the policy chosen for this row no longer exists")
+    else:
+        found = policies.match(v.get("policy", ""))
+        plan.policy = found.value
+        plan.policy_candidates = found.candidates
+        if found.value is None and not found.candidates:
+            raise ValueError(found.note or f"no policy in the toolkit is like “{v['policy']}”")
+        if found.value is not None and found.note:
+            plan.notes.append(_sentence(found.note))
+    if plan.jurisdiction is None or plan.policy is None:
+        plan.action = Action.CHOOSE
+        missing = []
+        if plan.jurisdiction is None:
+            missing.append(f"which jurisdiction “{plan.jurisdiction_text}” is")
+        if plan.policy is None:
+            missing.append(f"which policy “{plan.policy_text}” means")
+        plan.reason = _sentence("Choose " + " and ".join(missing))
+
+
+def _decide(
+    plan: RowPlan,
+    known_users: dict[str, User],
+    existing: dict[tuple[int, int], Commitment],
+    planned_officials: dict[str, RowPlan],
+    seen_pairs: dict[tuple[str, int], int],
+) -> None:
+    key = plan.email.lower()
+    pair = (key, plan.policy.id)
+    if pair in seen_pairs:
+        plan.action = Action.SKIP
+        plan.reason = f"Same official and policy as row {seen_pairs[pair]}."
+        return
+    user = known_users.get(key)
+    if user is not None:
+        if user.role != Role.OFFICIAL:
+            raise ValueError(f"{plan.email} belongs to a {user.role.label.lower()} account")
+        if user.jurisdiction_id is not None and user.jurisdiction_id != plan.jurisdiction.id:
+            serves = user.jurisdiction.label if user.jurisdiction else "another jurisdiction"
+            raise ValueError(
+                f"{user.name} serves {serves} in the app; this row says {plan.jurisdiction.label}"
+            )
+        commitment = existing.get((user.id, plan.policy.id))
+        if commitment is not None:
+            seen_pairs[pair] = plan.number
+            _decide_existing(plan, commitment)
+            return
+    else:
+        first = planned_officials.get(key)
+        if first is None:
+            if not plan.name:
+                raise ValueError(f"no name for {plan.email}, who has no account yet")
+            planned_officials[key] = plan
+            plan.new_official = True
+        elif first.jurisdiction.id != plan.jurisdiction.id:
+            raise ValueError(
+                f"row {first.number} puts {plan.email} in {first.jurisdiction.label}; "
+                f"this row says {plan.jurisdiction.label}"
+            )
+    seen_pairs[pair] = plan.number
+    plan.action = Action.CREATE
+    stage = "" if plan.stage == Stage.PLEDGED else f", then {plan.stage.label.lower()}"
+    plan.reason = f"New commitment: pledged {plan.pledged_on.isoformat()}{stage}."
+
+
+def _decide_existing(plan: RowPlan, commitment: Commitment) -> None:
+    current = commitment.stage
+    if plan.stage == current:
+        plan.action = Action.SKIP
+        plan.reason = f"Already recorded as {current.label.lower()}."
+        return
+    later_in_app = current != Stage.PLEDGED and plan.stage_on < commitment.stage_changed_on
+    if plan.stage not in next_stages(current, commitment.furthest_stage) or later_in_app:
+        plan.action = Action.SKIP
+        plan.reason = (
+            f"The app already has a later update: {current.label.lower()} on "
+            f"{commitment.stage_changed_on.isoformat()}."
+        )
+        return
+    plan.action = Action.UPDATE
+    plan.reason = f"{current.label} → {plan.stage.label.lower()} on {plan.stage_on.isoformat()}."
+
+
+def _users_by_email(emails: set[str]) -> dict[str, User]:
+    found: dict[str, User] = {}
+    ordered = sorted(emails)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        stmt = (
+            select(User)
+            .options(joinedload(User.jurisdiction))
+            .where(User.email_normalized.in_(chunk))
+        )
+        found.update({u.email_normalized: u for u in db.session.scalars(stmt)})
+    return found
+
+
+def _commitments_of(users) -> dict[tuple[int, int], Commitment]:
+    ids = sorted(u.id for u in users)
+    found: dict[tuple[int, int], Commitment] = {}
+    for start in range(0, len(ids), 500):
+        stmt = select(Commitment).where(Commitment.official_id.in_(ids[start : start + 500]))
+        found.update({(c.official_id, c.policy_id): c for c in db.session.scalars(stmt)})
+    return found
+
+
+# --- Applying -----------------------------------------------------------------------------
+
+
+def sheet_of(batch: ImportBatch) -> Sheet:
+    if not batch.sheet_json:
+        raise ImportRefused("This import has no rows left to read.")
+    data = json.loads(batch.sheet_json)
+    return Sheet(data["headers"], [(n, cells) for n, cells in data["rows"]])
+
+
+def store_sheet(batch: ImportBatch, sheet: Sheet) -> None:
+    batch.sheet_json = json.dumps(
+        {"headers": sheet.headers, "rows": sheet.rows}, ensure_ascii=False, separators=(",", ":")
+    )
+
+
+def apply_plan(batch: ImportBatch, actor: User | None) -> Plan:
+    """Write the create and update rows of a fresh plan; flushes, the caller commits."""
+    if batch.status != ImportStatus.PENDING:
+        raise ImportRefused("This file has already been imported or was cancelled.")
+    if check_mapping(batch.mapping, sheet_of(batch).headers):
+        raise ImportRefused("Finish the column mapping before importing.")
+    plan = plan_rows(sheet_of(batch), batch.mapping, batch.choices)
+    source = Source(import_batch_id=batch.id)
+    officials: dict[str, User] = _users_by_email(
+        {row.email.lower() for row in plan.rows if row.action in (Action.CREATE, Action.UPDATE)}
+    )
+    existing = _commitments_of(officials.values())
+    with db.session.no_autoflush:
+        for row in plan.rows:
+            if row.action == Action.CREATE:
+                official = officials.get(row.email.lower())
+                if official is None:
+                    official = create_user(
+                        email=row.email,
+                        name=row.name,
+                        password=None,
+                        office_title=row.office or None,
+                        jurisdiction=row.jurisdiction,
+                        actor=actor,
+                    )
+                    official.phone = row.phone or None
+                    officials[row.email.lower()] = official
+                elif official.jurisdiction_id is None:
+                    official.jurisdiction = row.jurisdiction
+                _create(row, official, actor, source)
+            elif row.action == Action.UPDATE:
+                commitment = existing[(officials[row.email.lower()].id, row.policy.id)]
+                _progress(row, commitment, actor, source)
+    batch.status = ImportStatus.APPLIED
+    batch.applied_at = utcnow()
+    batch.summary_json = json.dumps(report_of(plan), ensure_ascii=False)
+    batch.sheet_json = None  # the rows now live in the records they made
+    record(
+        actor,
+        "import.applied",
+        batch,
+        f"Imported {batch.filename}: {plan.counts[Action.CREATE]} created, "
+        f"{plan.counts[Action.UPDATE]} updated, {plan.counts[Action.SKIP]} already present",
+    )
+    db.session.flush()
+    return plan
+
+
+def _create(row: RowPlan, official: User, actor: User | None, source: Source) -> None:
+    note = row.note if row.stage == Stage.PLEDGED else None
+    pledge = Pledge(row.policy, row.visibility, row.target_date, note, row.pledged_on)
+    (commitment,) = make_commitments(
+        official, [pledge], row.pledged_on, recorded_by=actor, source=source
+    )
+    if row.stage != Stage.PLEDGED:
+        _progress(row, commitment, actor, source)
+
+
+def _progress(row: RowPlan, commitment: Commitment, actor: User | None, source: Source) -> None:
+    record_progress(
+        commitment,
+        stage=row.stage,
+        occurred_on=row.stage_on,
+        recorded_by=actor,
+        evidence_url=row.evidence_url,
+        note=row.note,
+        source=source,
+    )
+
+
+def report_of(plan: Plan) -> dict:
+    """What is kept of a plan once applied: counts, and every row that was not written."""
+    return {
+        "counts": {action.value: n for action, n in plan.counts.items()},
+        "new_officials": plan.new_officials,
+        "rows": [
+            {"row": r.number, "action": r.action.value, "reason": r.reason, "email": r.email}
+            for r in plan.rows
+            if r.action in (Action.FAIL, Action.CHOOSE, Action.SKIP)
+        ],
+    }
