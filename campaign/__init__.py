@@ -87,6 +87,8 @@ def register_blueprints(app: Flask) -> None:
     from campaign.followup.views import bp as followup_bp
     from campaign.health import bp as health_bp
     from campaign.help.views import bp as help_bp
+    from campaign.imports.triage_views import bp as triage_bp
+    from campaign.imports.views import bp as imports_bp
     from campaign.map.views import bp as map_bp
     from campaign.places.views import bp as places_bp
 
@@ -101,6 +103,8 @@ def register_blueprints(app: Flask) -> None:
         followup_bp,
         directory_bp,
         help_bp,
+        imports_bp,
+        triage_bp,
         admin_bp,
         audit_bp,
         health_bp,

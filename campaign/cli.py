@@ -8,6 +8,7 @@ import click
 from flask import Flask
 
 from campaign.extensions import db
+from campaign.imports.commands import import_commitments_command, import_mailbox_command
 
 
 def register(app: Flask) -> None:
@@ -15,6 +16,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_data_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(send_reminders_command)
+    app.cli.add_command(import_commitments_command)
+    app.cli.add_command(import_mailbox_command)
 
 
 @click.command("seed")

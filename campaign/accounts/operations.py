@@ -42,25 +42,55 @@ def create_user(
         raise AccountError("An account with this email already exists.", field="email")
     if password is not None:
         check_password_rules(password)
-    user = User(
+    user = new_account(
         email=email,
-        email_normalized=normalize_email(email),
-        name=name.strip(),
+        name=name,
         password_hash=hash_password(password) if password else None,
         role=role,
-        office_title=(office_title or "").strip() or None,
+        office_title=office_title,
         jurisdiction=jurisdiction,
     )
-    db.session.add(user)
     db.session.flush()
     record(
         actor or (user if role == Role.OFFICIAL else None),
         "user.created",
         user,
-        f"Account created for {user.name} ({role.value})",
-        {"role": [None, role.value], "email": [None, user.email]},
+        *creation_audit(user),
     )
     return user
+
+
+def new_account(
+    *,
+    email: str,
+    name: str,
+    password_hash: str | None,
+    role: Role,
+    office_title: str | None,
+    jurisdiction: Jurisdiction | None,
+) -> User:
+    """The account row, added unflushed; callers have checked the email is free.
+
+    Imports call this directly for thousands of officials at once (see create_user).
+    """
+    user = User(
+        email=email.strip(),
+        email_normalized=normalize_email(email),
+        name=name.strip(),
+        password_hash=password_hash,
+        role=role,
+        office_title=(office_title or "").strip() or None,
+        jurisdiction=jurisdiction,
+    )
+    db.session.add(user)
+    return user
+
+
+def creation_audit(user: User) -> tuple[str, dict[str, list]]:
+    return (
+        f"Account created for {user.name} ({user.role.value})",
+        {"role": [None, user.role.value], "email": [None, user.email]},
+    )
 
 
 def check_password_rules(password: str) -> None:

@@ -33,11 +33,11 @@ class ResetTokenError(ValueError):
         self.reason = reason
 
 
-def _serializer() -> URLSafeTimedSerializer:
+def _serializer(salt: str = SALT) -> URLSafeTimedSerializer:
     config = current_app.config
     # Oldest first, current key last: links sent before a key rotation keep working.
     keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
-    return URLSafeTimedSerializer(keys, salt=SALT)
+    return URLSafeTimedSerializer(keys, salt=salt)
 
 
 def _fingerprint(user: User) -> str:
@@ -50,15 +50,19 @@ def make_reset_token(user: User) -> str:
     return _serializer().dumps([user.id, _fingerprint(user)])
 
 
-def user_for_reset_token(token: str, *, lock: bool = False) -> User:
+def user_for_reset_token(
+    token: str, *, lock: bool = False, salt: str = SALT, max_age: int | None = None
+) -> User:
     """The active user this token was made for, or `ResetTokenError` saying why not.
 
     With `lock`, the row is read FOR UPDATE (PostgreSQL), so two requests racing with one link
-    cannot both set a password: the second sees the first one's new fingerprint.
+    cannot both set a password: the second sees the first one's new fingerprint. `salt` and
+    `max_age` tell invitation links (campaign/accounts/invitations.py) from reset links.
     """
-    max_age = int(current_app.config["PASSWORD_RESET_MAX_AGE"])
+    if max_age is None:
+        max_age = int(current_app.config["PASSWORD_RESET_MAX_AGE"])
     try:
-        user_id, fingerprint = _serializer().loads(token, max_age=max_age)
+        user_id, fingerprint = _serializer(salt).loads(token, max_age=max_age)
     except SignatureExpired as error:
         raise ResetTokenError("This reset link has expired.", "expired") from error
     except (BadData, TypeError, ValueError) as error:

@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_login import login_user
 
+from campaign.accounts.invitations import claim_account, user_for_invitation
 from campaign.accounts.operations import AccountError
 from campaign.accounts.reset import (
     ResetTokenError,
@@ -82,10 +83,39 @@ def reset(token: str):
     return _private(render_template("password/reset.html", form=form, problem=None), status)
 
 
-def _unusable_link(error: ResetTokenError) -> Response:
+@bp.route("/claim/<token>", methods=["GET", "POST"])
+def claim(token: str):
+    """An imported official chooses their first password from an emailed invitation."""
+    try:
+        user_for_invitation(token)
+    except ResetTokenError as error:
+        return _unusable_link(error, invitation=True)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = claim_account(token, form.password.data)
+        except ResetTokenError as error:
+            db.session.rollback()
+            return _unusable_link(error, invitation=True)
+        except AccountError as error:
+            db.session.rollback()
+            getattr(form, error.field or "password").errors.append(str(error))
+        else:
+            db.session.commit()
+            login_user(user)
+            flash("Welcome. Your password is set, and you are signed in.", "success")
+            return redirect(url_for("commitments.mine"))
+    status = 422 if request.method == "POST" else 200
+    return _private(
+        render_template("password/reset.html", form=form, problem=None, invitation=True), status
+    )
+
+
+def _unusable_link(error: ResetTokenError, *, invitation: bool = False) -> Response:
     """A page that says what went wrong and offers a new link: 400 if garbled, else 410 Gone."""
     status = 400 if error.reason == "invalid" else 410
-    return _private(render_template("password/reset.html", form=None, problem=error), status)
+    page = render_template("password/reset.html", form=None, problem=error, invitation=invitation)
+    return _private(page, status)
 
 
 def _private(body: str, status: int) -> Response:

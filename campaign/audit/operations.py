@@ -8,11 +8,12 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import joinedload
 
 from campaign.audit.models import AuditEntry
 from campaign.extensions import db
+from campaign.timeutil import utcnow
 
 
 def _plain(value: Any) -> Any:
@@ -52,6 +53,30 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def record_many(actor, entries: list[tuple[str, Any, str, dict[str, list] | None]]) -> None:
+    """`record` for thousands of flushed subjects at once (imports): one batched INSERT."""
+    if not entries:
+        return
+    now = utcnow()
+    db.session.execute(
+        insert(AuditEntry),
+        [
+            {
+                "occurred_at": now,
+                "actor_id": getattr(actor, "id", None),
+                "action": action,
+                "subject_type": subject.__tablename__,
+                "subject_id": subject.id,
+                "summary": summary[:300],
+                "changes": json.dumps(changes, ensure_ascii=False, sort_keys=True)
+                if changes
+                else None,
+            }
+            for action, subject, summary, changes in entries
+        ],
+    )
 
 
 def entries_for(subject_type: str, subject_id: int, limit: int = 200) -> list[AuditEntry]:

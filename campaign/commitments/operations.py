@@ -76,40 +76,66 @@ def make_commitments(
                 f"You have already committed to “{pledge.policy.short_title}”.",
                 field=f"commit_{pledge.policy.id}",
             )
-        on = pledge.pledged_on or pledged_on
-        commitment = Commitment(
-            official=official,
-            policy=pledge.policy,
-            jurisdiction_id=official.jurisdiction_id,
-            visibility=pledge.visibility,
-            stage=Stage.PLEDGED,
-            furthest_stage=Stage.PLEDGED,
-            pledged_on=on,
-            stage_changed_on=on,
-            target_date=pledge.target_date,
-            note=pledge.note or None,
-        )
-        db.session.add(commitment)
-        commitment.timeline.add(
-            TimelineEntry(
-                stage=Stage.PLEDGED,
-                occurred_on=on,
-                note=pledge.note or None,
-                recorded_by=recorded_by,
-                import_batch_id=source.import_batch_id,
-                mail_message_id=source.mail_message_id,
-            )
+        commitment = new_commitment(
+            official, pledge, pledged_on, recorded_by=recorded_by, source=source
         )
         created.append(commitment)
-        record(
-            recorded_by,
-            "commitment.created",
-            commitment,
-            f"Committed to {pledge.policy.short_title} ({pledge.visibility.label.lower()})",
-            {"stage": [None, Stage.PLEDGED.value], "visibility": [None, pledge.visibility.value]},
-        )
+        record(recorded_by, "commitment.created", commitment, *creation_audit(pledge))
     db.session.flush()
     return created
+
+
+def new_commitment(
+    official: User,
+    pledge: Pledge,
+    pledged_on: date,
+    *,
+    recorded_by: User | None,
+    source: Source = Source(),
+) -> Commitment:
+    """A pledged commitment with its first timeline entry, added to the session unflushed.
+
+    Callers check the rules (one commitment per official and policy); bulk imports call this
+    directly so ten thousand rows cost a few flushes rather than one each.
+    """
+    on = pledge.pledged_on or pledged_on
+    place = (
+        {"jurisdiction_id": official.jurisdiction_id}
+        if official.jurisdiction_id is not None
+        else {"jurisdiction": official.jurisdiction}  # an account created in the same flush
+    )
+    commitment = Commitment(
+        official=official,
+        policy=pledge.policy,
+        visibility=pledge.visibility,
+        stage=Stage.PLEDGED,
+        furthest_stage=Stage.PLEDGED,
+        pledged_on=on,
+        stage_changed_on=on,
+        target_date=pledge.target_date,
+        note=pledge.note or None,
+        **place,
+    )
+    db.session.add(commitment)
+    commitment.timeline.add(
+        TimelineEntry(
+            stage=Stage.PLEDGED,
+            occurred_on=on,
+            note=pledge.note or None,
+            recorded_by=recorded_by,
+            import_batch_id=source.import_batch_id,
+            mail_message_id=source.mail_message_id,
+        )
+    )
+    return commitment
+
+
+def creation_audit(pledge: Pledge) -> tuple[str, dict[str, list]]:
+    """The audit summary and changes of a new commitment."""
+    return (
+        f"Committed to {pledge.policy.short_title} ({pledge.visibility.label.lower()})",
+        {"stage": [None, Stage.PLEDGED.value], "visibility": [None, pledge.visibility.value]},
+    )
 
 
 def record_progress(
@@ -130,6 +156,50 @@ def record_progress(
             f"{_latest_change(commitment)}. Nothing was saved; check the timeline below "
             "and submit again if your update still applies.",
         )
+    with db.session.no_autoflush:  # the version check below must see our one flush
+        policy_title = commitment.policy.short_title  # loaded before any change is pending
+        before = commitment.stage
+        entry = advance(
+            commitment,
+            stage=stage,
+            occurred_on=occurred_on,
+            recorded_by=recorded_by,
+            evidence_url=evidence_url,
+            note=note,
+            source=source,
+        )
+        record(
+            recorded_by,
+            "commitment.stage_changed",
+            commitment,
+            *progress_audit(policy_title, before, stage, occurred_on),
+        )
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        # Another save won the race between our version check and our write.
+        raise CommitmentError(
+            "Someone else saved this commitment at the same moment. Nothing was saved; "
+            "reload the page to see their change and submit again if yours still applies."
+        ) from error
+    return entry
+
+
+def advance(
+    commitment: Commitment,
+    *,
+    stage: Stage,
+    occurred_on: date,
+    recorded_by: User | None,
+    evidence_url: str | None = None,
+    note: str | None = None,
+    source: Source = Source(),
+) -> TimelineEntry:
+    """Check a stage move against the rules and apply it, unflushed; `CommitmentError` if not.
+
+    The one place the stage and date rules are applied, for the progress form, staff
+    recording a phone call, and imports alike.
+    """
     try:
         check_transition(commitment.stage, commitment.furthest_stage, stage)
     except ValueError as error:
@@ -142,40 +212,31 @@ def record_progress(
             f"{commitment.stage_changed_on.year}).",
             field="occurred_on",
         )
-    with db.session.no_autoflush:  # the version check below must see our one flush
-        before = commitment.stage
-        policy_title = commitment.policy.short_title  # loaded before any change is pending
-        entry = TimelineEntry(
-            stage=stage,
-            occurred_on=occurred_on,
-            evidence_url=evidence_url or None,
-            note=note or None,
-            recorded_by=recorded_by,
-            import_batch_id=source.import_batch_id,
-            mail_message_id=source.mail_message_id,
-        )
-        commitment.timeline.add(entry)
-        commitment.stage = stage
-        if stage.rank > commitment.furthest_stage.rank:
-            commitment.furthest_stage = stage
-        commitment.stage_changed_on = occurred_on
-        record(
-            recorded_by,
-            "commitment.stage_changed",
-            commitment,
-            f"{policy_title}: {before.label.lower()} → {stage.label.lower()} "
-            f"on {occurred_on.isoformat()}",
-            {"stage": [before.value, stage.value]},
-        )
-    try:
-        db.session.flush()
-    except StaleDataError as error:
-        # Another save won the race between our version check and our write.
-        raise CommitmentError(
-            "Someone else saved this commitment at the same moment. Nothing was saved; "
-            "reload the page to see their change and submit again if yours still applies."
-        ) from error
+    entry = TimelineEntry(
+        stage=stage,
+        occurred_on=occurred_on,
+        evidence_url=evidence_url or None,
+        note=note or None,
+        recorded_by=recorded_by,
+        import_batch_id=source.import_batch_id,
+        mail_message_id=source.mail_message_id,
+    )
+    commitment.timeline.add(entry)
+    commitment.stage = stage
+    if stage.rank > commitment.furthest_stage.rank:
+        commitment.furthest_stage = stage
+    commitment.stage_changed_on = occurred_on
     return entry
+
+
+def progress_audit(
+    policy_title: str, before: Stage, stage: Stage, occurred_on: date
+) -> tuple[str, dict[str, list]]:
+    return (
+        f"{policy_title}: {before.label.lower()} → {stage.label.lower()} "
+        f"on {occurred_on.isoformat()}",
+        {"stage": [before.value, stage.value]},
+    )
 
 
 def _latest_change(commitment: Commitment) -> str:

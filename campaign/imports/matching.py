@@ -9,6 +9,7 @@ few hundred places and eleven policies over and over.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -17,8 +18,8 @@ from sqlalchemy import select
 from campaign.catalog.models import Policy
 from campaign.catalog.toolkit import TOOLKIT
 from campaign.extensions import db
-from campaign.places.matching import STATES, normalize_name, parse_state
-from campaign.places.models import Jurisdiction
+from campaign.places.matching import STATES, normalize_name, parse_state, split_state
+from campaign.places.models import Jurisdiction, JurisdictionKind
 from campaign.places.search import Match, get_by_key, resolve_jurisdiction
 
 POLICY_SURE = 88  # a loosely named policy is taken at or above this score...
@@ -93,18 +94,50 @@ class PolicyMatcher:
 
 
 class JurisdictionMatcher:
-    """Exact FIPS key first, then name with state, then close matches as candidates."""
+    """Exact FIPS key first, then name with state, then close matches as candidates.
+
+    Exact names are looked up in an in-memory index of the gazetteer built once per import
+    (a 10,000-row sheet would otherwise run thousands of LIKE scans); anything not settled
+    by an exact name falls back to the search people use, typo tolerance included.
+    """
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[str, str, str], Found] = {}
+        self._cache: dict[tuple, Found] = {}
+        self._loaded: dict[int, Jurisdiction] = {}
+        self._by_name: dict[str, list[tuple[int, str, JurisdictionKind]]] = defaultdict(list)
+        rows = db.session.execute(
+            select(
+                Jurisdiction.id, Jurisdiction.search_name, Jurisdiction.state, Jurisdiction.kind
+            ).where(Jurisdiction.confirmed)
+        )
+        for jurisdiction_id, search_name, state, kind in rows:
+            self._by_name[search_name].append((jurisdiction_id, state, kind))
 
-    def match(self, name: str, state_text: str = "", fips: str = "") -> Found:
-        key = (normalize_name(name), (state_text or "").strip().lower(), (fips or "").strip())
+    def match(self, name: str, state_text: str = "", fips: str = "", office: str = "") -> Found:
+        hint = kind_hint(office)
+        key = (normalize_name(name), (state_text or "").strip().lower(), (fips or "").strip(), hint)
         if key not in self._cache:
-            self._cache[key] = self._match(name, state_text, fips)
-        return self._cache[key]
+            self._cache[key] = self._match(name, state_text, fips, hint)
+        found = self._cache[key]
+        if isinstance(found.value, int):  # an exact name: load the row (once)
+            found.value = self._loaded.get(found.value) or db.session.get(Jurisdiction, found.value)
+        return found
 
-    def _match(self, name: str, state_text: str, fips: str) -> Found:
+    def prefetch(self, queries: list[tuple[str, str, str, str]]) -> None:
+        """Match many (name, state, fips, office) at once, loading rows in a few queries."""
+        for name, state_text, fips, office in queries:
+            hint = kind_hint(office)
+            key = (normalize_name(name), state_text.strip().lower(), fips.strip(), hint)
+            if key not in self._cache:
+                self._cache[key] = self._match(name, state_text, fips, hint)
+        ids = sorted({f.value for f in self._cache.values() if isinstance(f.value, int)})
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            stmt = select(Jurisdiction).where(Jurisdiction.id.in_(chunk))
+            # Held here: the session's identity map keeps only weak references.
+            self._loaded.update({j.id: j for j in db.session.scalars(stmt)})
+
+    def _match(self, name: str, state_text: str, fips: str, hint: JurisdictionKind | None) -> Found:
         fips = "".join(ch for ch in fips if ch.isdigit())
         if fips:
             if len(fips) in (1, 4):  # a spreadsheet dropped the leading zero: 6 for "06"
@@ -120,6 +153,9 @@ class JurisdictionMatcher:
         if not normalize_name(name):
             return Found(note="no jurisdiction given")
         query = f"{name}, {state}" if state else name
+        exact, note = self._exact(query, hint)
+        if exact is not None:
+            return Found(exact, note=note)  # an id until prefetch() loads the rows
         resolution = resolve_jurisdiction(query)
         if resolution.jurisdiction is not None:
             return Found(resolution.jurisdiction)
@@ -127,6 +163,44 @@ class JurisdictionMatcher:
             return Found(candidates=resolution.candidates)
         where = f" in {STATES[state]}" if state else ""
         return Found(note=f"no jurisdiction called “{name}”{where}")
+
+    def _exact(self, query: str, hint: JurisdictionKind | None) -> tuple[int | None, str | None]:
+        """The one row whose name is exactly this (as resolve_jurisdiction means it), if any.
+
+        When a city and a county share the name ("Dallas, TX"), the office settles it if it
+        says which ("County Commissioner"); the report notes that it did.
+        """
+        name, state = split_state(query)
+        needle = normalize_name(name)
+        rows = [
+            (jurisdiction_id, kind)
+            for candidate in (needle, f"{needle} county", f"{needle} city")
+            for jurisdiction_id, row_state, kind in self._by_name.get(candidate, ())
+            if state is None or row_state == state
+        ]
+        if len(rows) == 1:
+            return rows[0][0], None
+        of_kind = [jurisdiction_id for jurisdiction_id, kind in rows if kind == hint]
+        if hint is not None and len(of_kind) == 1:
+            return of_kind[0], f"“{query}” read as the {hint.label.lower()}, from the office"
+        return None, None
+
+
+_COUNTY_OFFICE = {"county", "commissioner", "commissioners", "supervisor", "supervisors",
+                  "freeholder", "parish", "borough assembly"}  # fmt: skip
+_CITY_OFFICE = {"city", "council", "councilmember", "councilor", "councillor", "mayor",
+                "alder", "alderman", "alderwoman", "alderperson", "selectboard", "selectman",
+                "town", "village"}  # fmt: skip
+
+
+def kind_hint(office: str) -> JurisdictionKind | None:
+    """What kind of body an office title points to: "County Commissioner" → county."""
+    words = set(normalize_name(office).split())
+    if words & _COUNTY_OFFICE:
+        return JurisdictionKind.COUNTY
+    if words & _CITY_OFFICE:
+        return JurisdictionKind.PLACE
+    return None
 
 
 # "City of Saint Paul", "Town of Chapel Hill"

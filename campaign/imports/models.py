@@ -135,6 +135,7 @@ class MailMessage(db.Model):
     decision_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
+    batch: Mapped[ImportBatch | None] = relationship()
     official: Mapped[User | None] = relationship(foreign_keys=[official_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 

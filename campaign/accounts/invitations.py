@@ -1,0 +1,74 @@
+"""Invitations: how an official whose account came from an import claims it.
+
+Imported accounts have no password. Staff send an invitation; its link lets the owner choose a
+password, which signs them in. The token is the reset token's kind (signed, timestamped, bound
+to the password hash and session token, so it works once) under its own salt and a longer
+life (`INVITATION_MAX_AGE`), so a reset link can never be replayed as an invitation or back.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, url_for
+from sqlalchemy import select
+
+from campaign.accounts.models import User
+from campaign.accounts.operations import set_password
+from campaign.accounts.reset import _fingerprint, _serializer, user_for_reset_token
+from campaign.accounts.roles import Role
+from campaign.audit.operations import record
+from campaign.extensions import db
+from campaign.mail import send_mail
+from campaign.timeutil import utcnow
+
+SALT = "campaign.accounts.invitation"
+
+
+def make_invitation_token(user: User) -> str:
+    return _serializer(SALT).dumps([user.id, _fingerprint(user)])
+
+
+def user_for_invitation(token: str, *, lock: bool = False) -> User:
+    """The account the invitation is for; `ResetTokenError` if expired, used or garbled."""
+    max_age = int(current_app.config["INVITATION_MAX_AGE"])
+    return user_for_reset_token(token, lock=lock, salt=SALT, max_age=max_age)
+
+
+def claim_account(token: str, password: str) -> User:
+    """Set the first password from an invitation; the link dies with it."""
+    user = user_for_invitation(token, lock=True)
+    set_password(user, password)
+    user.last_login_at = utcnow()
+    record(user, "user.claimed", user, f"{user.name} claimed their account")
+    db.session.flush()
+    return user
+
+
+def unclaimed(users: list[User]) -> list[User]:
+    """The officials among `users` who could still be invited: active, with no password."""
+    return [u for u in users if u.role == Role.OFFICIAL and u.active and not u.password_hash]
+
+
+def unclaimed_by_ids(ids: set[int]) -> list[User]:
+    if not ids:
+        return []
+    stmt = select(User).where(User.id.in_(sorted(ids))).order_by(User.name)
+    return unclaimed(list(db.session.scalars(stmt)))
+
+
+def send_invitation(user: User, actor: User | None) -> None:
+    """Email the claim link. Raises `campaign.mail.MailError`; call after committing."""
+    token = make_invitation_token(user)
+    link = url_for("password.claim", token=token, _external=True)
+    days = int(current_app.config["INVITATION_MAX_AGE"]) // 86400
+    campaign_name = current_app.config["CAMPAIGN_NAME"]
+    body = (
+        f"Hello {user.name},\n\n"
+        f"The {campaign_name} campaign has recorded your commitments from your emails with "
+        "our helpdesk. You can now see them, report progress and choose what is published "
+        "on the campaign's site.\n\n"
+        f"To sign in, choose a password with this link within {days} days:\n\n"
+        f"{link}\n\n"
+        "The link works once. If you did not expect this email, you can ignore it.\n"
+    )
+    send_mail(user.email, f"Your {campaign_name} account is ready", body)
+    record(actor, "user.invited", user, f"Invitation emailed to {user.email}")

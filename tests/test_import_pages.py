@@ -1,0 +1,127 @@
+"""The import pages as staff use them: upload, columns, dry run, choices, import, invitations."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from campaign.accounts.models import User
+from campaign.accounts.roles import Role
+from campaign.commitments.models import Commitment
+from campaign.extensions import db
+from campaign.imports.models import ImportBatch, ImportStatus
+from tests.test_import_spreadsheet import MESSY_ROWS, csv_bytes, places  # noqa: F401 (fixture)
+
+
+def upload(client, data: bytes, name: str = "helpdesk.csv"):
+    return client.post(
+        "/staff/imports/spreadsheet",
+        data={"file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+@pytest.mark.usefixtures("places")
+def test_staff_upload_map_check_choose_and_import(client, auth, make, catalog):
+    staff = make.user(Role.STAFF)
+    auth.login(staff.email)
+
+    response = upload(client, csv_bytes(MESSY_ROWS))
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/columns")
+    columns_page = client.get(response.headers["Location"])
+    assert "Match the columns" in columns_page.get_data(as_text=True)
+    assert '<option selected value="E-mail">' in columns_page.get_data(as_text=True)
+
+    mapping = {
+        "official_name": "Official Name", "email": "E-mail", "office": "Title",
+        "jurisdiction": "City/County", "state": "State", "fips": "FIPS", "policy": "Policy",
+        "stage": "Status", "pledged_on": "Date Pledged", "stage_date": "Last Update",
+        "evidence_url": "Evidence", "notes": "Notes", "visibility": "", "phone": "",
+        "target_date": "",
+    }  # fmt: skip
+    response = client.post(response.headers["Location"], data=mapping)
+    assert response.status_code == 302
+    report_url = response.headers["Location"]
+    page = client.get(report_url).get_data(as_text=True)
+    assert "Nothing has been written yet" in page
+    assert "Which “Dona Ana, NM”?" in page
+    assert "Not a valid email" not in page
+    assert "“ed at example” is not a valid email address." in page
+    assert db.session.scalar(select(func.count(Commitment.id))) == 0
+
+    batch = db.session.scalar(select(ImportBatch))
+    response = client.post(
+        f"/staff/imports/{batch.id}/choices", data={"j5": "35013", "then": "import"}
+    )
+    assert response.status_code == 302
+    result = client.get(report_url).get_data(as_text=True)
+    assert "Commitments created" in result
+    db.session.expire_all()
+    assert batch.status == ImportStatus.APPLIED
+    assert batch.sheet_json is None
+    assert db.session.scalar(select(func.count(Commitment.id))) == 6
+    cy = db.session.scalar(select(User).where(User.email == "cy@nm.example"))
+    assert cy.jurisdiction.key == "35013"
+
+    # The same file again: the mapping is remembered and nothing would change.
+    response = upload(client, csv_bytes(MESSY_ROWS))
+    assert "/columns" not in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "This exact file was imported" in page
+    second = db.session.scalars(select(ImportBatch).order_by(ImportBatch.id)).all()[-1]
+    client.post(f"/staff/imports/{second.id}/apply")
+    assert db.session.scalar(select(func.count(Commitment.id))) == 6
+
+
+def test_a_file_that_is_not_a_spreadsheet_is_refused_and_nothing_is_kept(client, auth, make):
+    auth.login(make.user(Role.STAFF).email)
+    response = upload(client, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), "photo.png")
+    assert response.status_code == 422
+    assert "is not a CSV or XLSX spreadsheet" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(ImportBatch.id))) == 0
+
+
+def test_only_staff_reach_the_import_pages(client, auth, make):
+    for role in (Role.OFFICIAL, Role.ORGANIZER):
+        user = make.user(role)
+        auth.login(user.email)
+        assert client.get("/staff/imports/").status_code == 403
+        assert client.get("/staff/triage/").status_code == 403
+        assert upload(client, csv_bytes(MESSY_ROWS)).status_code == 403
+        auth.logout()
+    assert db.session.scalar(select(func.count(ImportBatch.id))) == 0
+
+
+@pytest.mark.usefixtures("places")
+def test_imported_officials_claim_their_account_by_invitation(client, auth, make, catalog, mailbox):
+    staff = make.user(Role.STAFF)
+    auth.login(staff.email)
+    response = upload(client, csv_bytes([MESSY_ROWS[0]]))
+    client.post(response.headers["Location"], data={
+        "official_name": "Official Name", "email": "E-mail", "jurisdiction": "City/County",
+        "state": "State", "policy": "Policy", "stage": "Status", "pledged_on": "Date Pledged",
+        "stage_date": "Last Update",
+    })  # fmt: skip
+    batch = db.session.scalar(select(ImportBatch))
+    client.post(f"/staff/imports/{batch.id}/apply")
+    page = client.get(f"/staff/imports/{batch.id}").get_data(as_text=True)
+    assert "Email 1 invitations" in page
+    client.post(f"/staff/imports/{batch.id}/invitations")
+    auth.logout()
+
+    (message,) = mailbox.messages
+    assert message["To"] == "ana@stpaul.example"
+    link = re.search(r"http://localhost(/password/claim/\S+)", message.get_content()).group(1)
+    assert "Claim your account" in client.get(link).get_data(as_text=True)
+    response = client.post(
+        link, data={"password": "a brand new passphrase", "confirm": "a brand new passphrase"}
+    )
+    assert response.status_code == 302
+    assert client.get("/commitments/").status_code == 200  # signed in as Ana
+    auth.logout()
+    assert client.get(link).status_code == 410  # the link worked once
+    assert auth.login("ana@stpaul.example", "a brand new passphrase").status_code == 302
