@@ -10,6 +10,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from campaign.config import CONFIGS, check_production_safety, database_url
+from campaign.security import CampaignRequest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,7 +26,8 @@ class RecordIdConverter(IntegerConverter):
 
 
 def create_app(overrides: Mapping | None = None) -> Flask:
-    """Build an app: config, extensions, blueprints, error pages, commands. No I/O."""
+    """Build an app: config, extensions, blueprints, error pages, security headers,
+    commands. No I/O."""
     app = Flask(
         __name__,
         instance_relative_config=True,
@@ -34,9 +36,11 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     )
     configure(app, overrides)
     app.url_map.converters["id"] = RecordIdConverter
+    app.request_class = CampaignRequest
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_security_headers(app)
     register_template_helpers(app)
     register_commands(app)
     return app
@@ -116,6 +120,12 @@ def register_errorhandlers(app: Flask) -> None:
     from campaign.errors import register_errorhandlers as register
 
     register(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    from campaign import headers
+
+    headers.register(app)
 
 
 def register_template_helpers(app: Flask) -> None:

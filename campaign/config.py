@@ -37,8 +37,16 @@ class Config:
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 14
 
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
-    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
-    MAX_FORM_MEMORY_SIZE = 500 * 1024
+    # Request bodies: every form here is a few KiB, so a small cap keeps a flood of large
+    # bodies cheap to refuse (413). An upload view raises its own cap with
+    # security.allow_large_body("IMPORT_MAX_UPLOAD_BYTES").
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
+    MAX_FORM_MEMORY_SIZE = int(os.environ.get("MAX_FORM_MEMORY_SIZE", str(256 * 1024)))
+    MAX_FORM_PARTS = int(os.environ.get("MAX_FORM_PARTS", "1000"))
+    IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", str(64 * 1024 * 1024)))
+    # How many proxies in front of the app set X-Forwarded-For/-Proto (0: none, trust nothing).
+    # Behind one TLS-terminating proxy, PROXY_COUNT=1 makes HTTPS requests secure (HSTS).
+    PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
 
     # argon2id at OWASP's recommended minimum (m=19 MiB, t=2, p=1).
     PASSWORD_HASH_TIME_COST = 2

@@ -22,7 +22,10 @@ MESSAGES = {
 def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
-        return _render(error.code or 500)
+        body, code = _render(error.code or 500)
+        # Keep what the error says beside its page: Retry-After on 429 and 503, Allow on 405.
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+        return body, code, headers
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
@@ -31,7 +34,7 @@ def register_errorhandlers(app: Flask) -> None:
         return _render(InternalServerError.code)
 
 
-def _render(code: int):
+def _render(code: int) -> tuple:
     title, advice = MESSAGES.get(code, (f"Error {code}", "Please try again."))
     if request.path.startswith("/places/search") or request.accept_mimetypes.best == (
         "application/json"

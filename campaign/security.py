@@ -1,4 +1,4 @@
-"""Password hashing, safe redirects and the role decorator."""
+"""Password hashing, safe redirects, the role decorator and request body limits."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import abort, current_app
+from flask import Request, abort, current_app, request, session
 from flask_login import current_user
 
 
@@ -74,3 +74,56 @@ def role_required(predicate: Callable[[object], bool]):
         return wrapped
 
     return decorator
+
+
+LARGE_BODY_ATTRIBUTE = "large_body_config_key"
+
+
+def has_signed_in_cookie() -> bool:
+    """Whether the request carries a signed-in session or a remember-me cookie.
+
+    Read from the cookies rather than current_user, so it costs no query and works before
+    the view runs; a stale cookie only errs towards caution where it is used.
+    """
+    remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    return bool(session.get("_user_id") or request.cookies.get(remember_cookie))
+
+
+def allow_large_body(config_key: str):
+    """Let one upload view accept a multipart body up to `config[config_key]` bytes.
+
+    Every other request stops at MAX_CONTENT_LENGTH. The limit is read by CampaignRequest
+    whenever the body is parsed, which happens first in CSRF protection, before the view (and
+    so before any decorator body) runs; that is why this only marks the view. Use it as
+
+        @bp.route("/imports/new", methods=["GET", "POST"])
+        @role_required(is_staff)
+        @allow_large_body("IMPORT_MAX_UPLOAD_BYTES")
+        def new_import(): ...
+
+    The larger limit applies to multipart/form-data from a signed-in browser only: an
+    anonymous or url-encoded body of that size is never read.
+    """
+
+    def decorator(view):
+        setattr(view, LARGE_BODY_ATTRIBUTE, config_key)
+        return view
+
+    return decorator
+
+
+class CampaignRequest(Request):
+    """Flask's request, with a body limit raised for views marked by allow_large_body."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self._max_content_length is None and current_app and self.url_rule is not None:
+            view = current_app.view_functions.get(self.url_rule.endpoint)
+            config_key = getattr(view, LARGE_BODY_ATTRIBUTE, None)
+            if config_key and self.mimetype == "multipart/form-data" and has_signed_in_cookie():
+                return int(current_app.config[config_key])
+        return super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value

@@ -27,6 +27,12 @@ def _static_version(path: str, mtime_ns: int, size: int) -> str:
     return digest.hexdigest()[:12]
 
 
+def _action_form() -> ActionForm:
+    """The CSRF token for a POST-only button. It never reads the request body: the error page
+    for a body refused as too large (413) has a sign-out button too."""
+    return ActionForm(formdata=None)
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(long_date, "long_date")
     static_root = Path(app.static_folder or "")
@@ -49,5 +55,5 @@ def register(app: Flask) -> None:
         return {
             "roles": roles,
             "campaign_name": app.config["CAMPAIGN_NAME"],
-            "action_form": ActionForm,
+            "action_form": _action_form,
         }

@@ -58,7 +58,7 @@ def test_reset_email_arrives_and_its_link_sets_the_password(client, make, mailbo
     path = link_path(message)
     page = client.get(path)
     assert page.status_code == 200
-    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Referrer-Policy"] == "same-origin"  # no Referer to other sites
     assert "Choose a new password" in page.get_data(as_text=True)
 
     done = choose_password(client, path)

@@ -95,9 +95,14 @@ class SignupForm(FlaskForm):
 
 class LoginForm(FlaskForm):
     email = EmailField(
-        "Email", filters=[strip_line], validators=[DataRequired("Enter your email address.")]
+        "Email",
+        filters=[strip_line],
+        validators=[DataRequired("Enter your email address."), Length(max=254)],
     )
-    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Enter your password."), Length(max=MAX_PASSWORD_LENGTH)],
+    )
     remember = BooleanField("Keep me signed in on this device")
 
 

@@ -3,7 +3,9 @@
 Chromium comes from Debian (`make test` installs it); Playwright never downloads a browser.
 Every page a test visits is checked with axe-core, and every request must go to the app
 itself: the browser runs with background networking off, so nothing else is reachable anyway,
-and a request elsewhere fails the test.
+and a request elsewhere fails the test. The app's Content-Security-Policy is enforced, as in a
+visitor's browser: anything it blocks (a script without the nonce, a style attribute, a
+request elsewhere) fails the test.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -74,14 +77,28 @@ def live_server(app):
     thread.join(timeout=5)
 
 
+# Runs before any script of the page, outside its CSP (Playwright adds it through the DevTools
+# protocol), and reports each violation the browser raises to the test.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__reportCspViolation(
+    `${event.effectiveDirective} refused ${event.blockedURI || "inline"}`
+    + ` at ${event.sourceFile || event.documentURI}:${event.lineNumber}`
+  );
+});
+"""
+
+
 class Visit:
-    """A browser page that checks accessibility and third-party requests as it goes."""
+    """A browser page that checks accessibility, third-party requests and the Content
+    Security Policy as it goes."""
 
     def __init__(self, page, base_url: str):
         self.page = page
         self.base_url = base_url
         self.foreign_requests: list[str] = []
         self.console_errors: list[str] = []
+        self.csp_violations: list[str] = []
         origin = urlsplit(base_url).netloc
         page.on(
             "request",
@@ -91,13 +108,25 @@ class Visit:
                 or self.foreign_requests.append(request.url)
             ),
         )
-        page.on(
-            "console",
-            lambda msg: msg.type == "error" and self.console_errors.append(msg.text),
-        )
+        page.on("console", self._on_console)
+        page.expose_function("__reportCspViolation", self._on_csp_violation)
+        page.add_init_script(REPORT_CSP_VIOLATIONS)
+
+    def _on_csp_violation(self, report: str) -> None:
+        self.csp_violations.append(report)
+
+    def _on_console(self, msg) -> None:
+        if msg.type == "error":
+            self.console_errors.append(msg.text)
+        # Chromium's own words for anything the policy blocked, which vary: "Refused to load
+        # ...", "Executing inline script violates the following Content Security Policy ...".
+        if msg.text.startswith("Refused to") or "Content Security Policy" in msg.text:
+            self.csp_violations.append(msg.text)
 
     def check_accessibility(self) -> None:
-        self.page.add_script_tag(path=str(AXE))
+        # Evaluated through the DevTools protocol, which the page's CSP does not govern, so
+        # axe-core runs without the policy being relaxed for the page itself.
+        self.page.evaluate(axe_source())
         result = self.page.evaluate(
             "async () => { const r = await axe.run(document); return r.violations; }"
         )
@@ -108,21 +137,38 @@ class Visit:
             if v["impact"] in BLOCKING_IMPACTS
         ]
         assert not blocking, f"axe found on {self.page.url}:\n" + "\n".join(blocking)
+        self.assert_no_csp_violation()
 
     def goto(self, path: str) -> None:
-        self.page.goto(self.base_url + path)
+        response = self.page.goto(self.base_url + path)
+        assert response is not None and "content-security-policy" in response.headers, path
         self.check_accessibility()
+
+    def assert_no_csp_violation(self) -> None:
+        self.page.evaluate("0")  # a round trip: reports sent before it have been received
+        assert self.csp_violations == [], f"CSP violations on {self.page.url}:\n" + "\n".join(
+            self.csp_violations
+        )
 
     def assert_only_the_app_was_contacted(self) -> None:
         assert self.foreign_requests == []
 
 
+@lru_cache(maxsize=1)
+def axe_source() -> str:
+    """axe-core's script, read once."""
+    return AXE.read_text(encoding="utf-8")
+
+
 @pytest.fixture
 def visit(browser, live_server):
-    context = browser.new_context(base_url=live_server, bypass_csp=True)
+    # No bypass_csp: the policy is enforced exactly as the app sends it.
+    context = browser.new_context(base_url=live_server)
     page = context.new_page()
     page.set_default_timeout(10_000)
     visitor = Visit(page, live_server)
     yield visitor
     visitor.assert_only_the_app_was_contacted()
+    if not page.is_closed():
+        visitor.assert_no_csp_violation()
     context.close()
