@@ -83,8 +83,6 @@ class Config:
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600"))
     # Invitations to claim an imported account (campaign/accounts/invitations.py).
     INVITATION_MAX_AGE = int(os.environ.get("INVITATION_MAX_AGE", str(14 * 24 * 3600)))
-    # Staff uploads of spreadsheets and mailbox exports may exceed MAX_CONTENT_LENGTH.
-    IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", str(64 * 1024**2)))
 
 
 class DevelopmentConfig(Config):

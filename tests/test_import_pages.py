@@ -125,3 +125,17 @@ def test_imported_officials_claim_their_account_by_invitation(client, auth, make
     auth.logout()
     assert client.get(link).status_code == 410  # the link worked once
     assert auth.login("ana@stpaul.example", "a brand new passphrase").status_code == 302
+
+
+def test_a_spreadsheet_larger_than_any_form_uploads_within_the_import_limit(
+    app, client, auth, make, monkeypatch
+):
+    auth.login(make.user(Role.STAFF).email)
+    long_row = [*MESSY_ROWS[1][:11], "n" * 1900]
+    data = csv_bytes([long_row] * 700)
+    assert len(data) > app.config["MAX_CONTENT_LENGTH"]
+    assert upload(client, data).status_code == 302
+    monkeypatch.setitem(app.config, "IMPORT_MAX_UPLOAD_BYTES", len(data) - 1)
+    response = upload(client, data)
+    assert response.status_code == 413
+    assert db.session.scalar(select(func.count(ImportBatch.id))) == 1

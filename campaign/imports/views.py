@@ -43,15 +43,10 @@ from campaign.imports.sheets import (
 from campaign.imports.spreadsheet import FIELDS, SpreadsheetError, guess_mapping, read_sheet
 from campaign.imports.triage import import_mailbox
 from campaign.mail import MailError
-from campaign.security import role_required
+from campaign.security import allow_large_body, role_required
 
 bp = Blueprint("imports", __name__, url_prefix="/staff/imports")
 SHOWN_PER_GROUP = 300
-
-
-def _allow_upload_size() -> None:
-    """Imports may be larger than any form; the limit is raised before the body is read."""
-    request.max_content_length = current_app.config["IMPORT_MAX_UPLOAD_BYTES"]
 
 
 @bp.route("/")
@@ -70,8 +65,8 @@ def index():
 
 @bp.route("/spreadsheet", methods=["POST"])
 @role_required(is_staff)
+@allow_large_body("IMPORT_MAX_UPLOAD_BYTES")
 def upload_spreadsheet():
-    _allow_upload_size()
     form = SpreadsheetUploadForm()
     if not form.validate_on_submit():
         return _index_with_errors(sheet_form=form)
@@ -116,9 +111,9 @@ def upload_spreadsheet():
 
 @bp.route("/mailbox", methods=["POST"])
 @role_required(is_staff)
+@allow_large_body("IMPORT_MAX_UPLOAD_BYTES")
 def upload_mailbox():
     """Save the uploaded files in a private temporary folder and import them as one mailbox."""
-    _allow_upload_size()
     form = MailboxUploadForm()
     uploads = [f for f in (form.files.data or []) if getattr(f, "filename", "")]
     if not form.validate_on_submit() or not uploads:
