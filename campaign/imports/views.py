@@ -71,7 +71,8 @@ def upload_spreadsheet():
     if not form.validate_on_submit():
         return _index_with_errors(sheet_form=form)
     upload = form.file.data
-    data = upload.read()
+    with upload.stream:
+        data = upload.read()
     filename = (upload.filename or "spreadsheet")[:255]
     try:
         sheet = read_sheet(data, filename)
