@@ -137,9 +137,13 @@ def test_a_spreadsheet_larger_than_any_form_uploads_within_the_import_limit(
     # A hand-built body: the test client would spool a big upload to a file it never closes.
     boundary = "campaign-test-boundary"
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-        f'filename="big.csv"\r\nContent-Type: text/csv\r\n\r\n'
-    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="big.csv"\r\nContent-Type: text/csv\r\n\r\n'
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     kind = f"multipart/form-data; boundary={boundary}"
     post = lambda: client.post("/staff/imports/spreadsheet", data=body, content_type=kind)  # noqa: E731
     assert post().status_code == 302
