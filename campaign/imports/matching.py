@@ -203,47 +203,56 @@ def kind_hint(office: str) -> JurisdictionKind | None:
     return None
 
 
+# Capitalised words on one line: "Saint Paul", "Prince George's", "Doña Ana".
+_WORDS = r"(?:[A-Z][\w'.’-]*[ ]){0,3}[A-Z][\w'.’-]*"
 # "City of Saint Paul", "Town of Chapel Hill"
-_OF_PLACE = re.compile(
-    r"\b(?:City|Town|Village|Borough|Township|County) of ((?:[A-Z][\w'.’-]*\s?){1,4})"
-)
+_OF_PLACE = re.compile(rf"\b(?:City|Town|Village|Borough|Township|County) of ({_WORDS})")
 # "Dona Ana County", "Orleans Parish"
-_COUNTY = re.compile(r"\b((?:[A-Z][\w'.’-]*\s){1,3}(?:County|Parish|Borough))\b")
+_COUNTY = re.compile(rf"\b({_WORDS}[ ](?:County|Parish|Borough))\b")
 # "Saint Paul, MN", "Bay City, Michigan"
 _STATE_NAMES = "|".join(sorted((re.escape(n) for n in STATES.values()), key=len, reverse=True))
-_WITH_STATE = re.compile(rf"\b((?:[A-Z][\w'.’-]*\s?){{1,4}}),\s*({_STATE_NAMES}|[A-Z]{{2}})\b")
+_WITH_STATE = re.compile(rf"\b({_WORDS}),[ ]?({_STATE_NAMES}|[A-Z]{{2}})\b")
 MAX_TEXT_SCAN = 20_000
 
 
 def jurisdictions_mentioned(text: str, limit: int = 3) -> list[Jurisdiction]:
     """Places a message names ("City of X", "X County", "X, ST"), most mentioned first.
 
-    Only names that resolve to exactly one gazetteer row count; anything vaguer is left for
-    staff, who see the message beside the suggestion.
+    A phrase may start with words that are not part of the name ("Sanctuary Bay County",
+    "Hello Saint Paul, MN"): the longest ending of it that names exactly one gazetteer row
+    counts. Anything vaguer is left for staff, who see the message beside the suggestion.
     """
     text = text[:MAX_TEXT_SCAN]
-    phrases: list[str] = []
+    phrases: list[tuple[str, str]] = []  # (name words, state or "")
     for match in _WITH_STATE.finditer(text):
         if parse_state(match.group(2)):
-            phrases.append(f"{match.group(1).strip()}, {match.group(2)}")
-    phrases += [m.group(1).strip() for m in _COUNTY.finditer(text)]
-    phrases += [m.group(1).strip() for m in _OF_PLACE.finditer(text)]
+            phrases.append((match.group(1), match.group(2)))
+    phrases += [(m.group(1), "") for m in _COUNTY.finditer(text)]
+    phrases += [(m.group(1), "") for m in _OF_PLACE.finditer(text)]
     counts: dict[int, int] = {}
     rows: dict[int, Jurisdiction] = {}
-    seen: set[str] = set()
-    for phrase in phrases:
-        if phrase in seen:
-            continue
-        seen.add(phrase)
-        resolution = resolve_jurisdiction(phrase)
-        if resolution.jurisdiction is not None:
-            jurisdiction = resolution.jurisdiction
+    resolved: dict[tuple[str, str], Jurisdiction | None] = {}
+    for words, state in phrases:
+        if (words, state) not in resolved:
+            resolved[(words, state)] = _longest_exact_ending(words, state)
+        jurisdiction = resolved[(words, state)]
+        if jurisdiction is not None:
             rows[jurisdiction.id] = jurisdiction
-            counts[jurisdiction.id] = counts.get(jurisdiction.id, 0) + text.count(
-                phrase.split(",")[0]
-            )
+            counts[jurisdiction.id] = counts.get(jurisdiction.id, 0) + 1
     ranked = sorted(rows, key=lambda jid: -counts[jid])
     return [rows[jid] for jid in ranked[:limit]]
+
+
+def _longest_exact_ending(words: str, state: str) -> Jurisdiction | None:
+    parts = words.split()
+    for start in range(len(parts)):
+        name = " ".join(parts[start:])
+        if name.lower() in ("county", "parish", "borough"):
+            break
+        resolution = resolve_jurisdiction(f"{name}, {state}" if state else name)
+        if resolution.jurisdiction is not None:
+            return resolution.jurisdiction
+    return None
 
 
 def candidate_label(candidate) -> str:
