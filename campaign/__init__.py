@@ -68,11 +68,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     from campaign import models  # noqa: F401  (every model registered before first use)
-    from campaign.accounts.models import User
+    from campaign.accounts.sessions import load_user
 
-    @login_manager.user_loader
-    def load_user(session_token: str) -> User | None:
-        return db.session.scalar(db.select(User).where(User.session_token == session_token))
+    # The cookies carry a sign-in's token, never the user id (accounts/sessions.py).
+    login_manager.user_loader(load_user)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_data_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(send_reminders_command)
+    app.cli.add_command(purge_sessions_command)
 
 
 @click.command("seed")
@@ -115,3 +116,14 @@ def send_reminders_command(on) -> None:
     )
     if run.failed:
         raise SystemExit(1)
+
+
+@click.command("purge-sessions")
+def purge_sessions_command() -> None:
+    """Delete expired sign-in sessions (meant for cron; they no longer work anyway)."""
+    from campaign.accounts.sessions import purge_expired_sessions
+
+    removed = purge_expired_sessions()
+    db.session.commit()
+    click.echo(f"Sessions: {removed} expired session{'' if removed == 1 else 's'} deleted.")
+

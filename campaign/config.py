@@ -34,7 +34,13 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 14
+    # Server-side sign-in sessions (accounts/sessions.py): a session ends after this many days
+    # whatever happens, or after this many days unused. "Keep me signed in" lasts as long.
+    SESSION_ABSOLUTE_DAYS = int(os.environ.get("SESSION_ABSOLUTE_DAYS", "30"))
+    SESSION_IDLE_DAYS = int(os.environ.get("SESSION_IDLE_DAYS", "14"))
+    # "Last seen" is written at most this often per session, so browsing costs no writes.
+    SESSION_TOUCH_SECONDS = int(os.environ.get("SESSION_TOUCH_SECONDS", "300"))
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * SESSION_ABSOLUTE_DAYS
 
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024

@@ -17,7 +17,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import login_user
 
 from campaign.accounts.operations import AccountError
 from campaign.accounts.reset import (
@@ -28,6 +27,7 @@ from campaign.accounts.reset import (
     user_for_reset_token,
 )
 from campaign.accounts.reset_forms import ForgotPasswordForm, ResetPasswordForm
+from campaign.accounts.sessions import sign_in
 from campaign.extensions import db
 from campaign.mail import MailError
 
@@ -74,8 +74,8 @@ def reset(token: str):
             db.session.rollback()
             getattr(form, error.field or "password").errors.append(str(error))
         else:
+            sign_in(user)  # every older session of the account ended with the reset
             db.session.commit()
-            login_user(user)
             flash("Your new password is set, and you are signed in.", "success")
             return redirect(url_for("catalog.home"))
     status = 422 if request.method == "POST" else 200
