@@ -36,6 +36,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     app.url_map.converters["id"] = RecordIdConverter
     register_extensions(app)
     register_blueprints(app)
+    register_throttles(app)
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
@@ -105,6 +106,13 @@ def register_blueprints(app: Flask) -> None:
         health_bp,
     ):
         app.register_blueprint(blueprint)
+
+
+def register_throttles(app: Flask) -> None:
+    """Limits on sign-in, sign-up and reset; wraps views, so it runs after the blueprints."""
+    from campaign import throttle
+
+    throttle.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -80,6 +80,29 @@ class Config:
     # How long a password reset link works, in seconds.
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600"))
 
+    # Throttling of sign-in, sign-up and password reset (campaign/throttle.py). Counts live in
+    # Redis when RATELIMIT_STORAGE_URI (or REDIS_URL) is set, so every worker shares them;
+    # otherwise in each process's memory, with a warning at start-up. Limits are written like
+    # "10 per 15 minutes" ("; " joins several); an empty value switches that one off.
+    RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
+    RATELIMIT_STORAGE_URI = (
+        os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or None
+    )
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "campaign")
+    RATELIMIT_STRATEGY = os.environ.get("RATELIMIT_STRATEGY", "moving-window")
+    # Failed sign-ins (and failed current-password checks) per email address, and per client.
+    RATELIMIT_LOGIN_PER_ACCOUNT = os.environ.get("RATELIMIT_LOGIN_PER_ACCOUNT", "10 per 15 minutes")
+    RATELIMIT_LOGIN_PER_ADDRESS = os.environ.get("RATELIMIT_LOGIN_PER_ADDRESS", "50 per 15 minutes")
+    # Sign-up form submissions per client (the jurisdiction picker can take two or three).
+    RATELIMIT_SIGNUP_PER_ADDRESS = os.environ.get("RATELIMIT_SIGNUP_PER_ADDRESS", "20 per hour")
+    # Reset-link requests per email address and per client; each may send an email.
+    RATELIMIT_RESET_PER_ACCOUNT = os.environ.get("RATELIMIT_RESET_PER_ACCOUNT", "5 per hour")
+    RATELIMIT_RESET_PER_ADDRESS = os.environ.get("RATELIMIT_RESET_PER_ADDRESS", "20 per hour")
+    # Unusable reset links and refused new passwords submitted per client.
+    RATELIMIT_RESET_LINK_PER_ADDRESS = os.environ.get(
+        "RATELIMIT_RESET_LINK_PER_ADDRESS", "20 per hour"
+    )
+
 
 class DevelopmentConfig(Config):
     DEBUG = False  # the debugger is an RCE on a shared network; opt in with --debug
@@ -93,6 +116,8 @@ class TestingConfig(Config):
     PASSWORD_HASH_MEMORY_KIB = 8
     # Tests that read mail start a real SMTP server on loopback and turn sending back on.
     MAIL_SUPPRESS_SEND = True
+    # The suite signs in hundreds of times; tests/test_throttling.py builds apps with limits on.
+    RATELIMIT_ENABLED = False
 
 
 class ProductionConfig(Config):
