@@ -39,6 +39,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     app.request_class = CampaignRequest
     register_extensions(app)
     register_blueprints(app)
+    register_throttles(app)
     register_errorhandlers(app)
     register_security_headers(app)
     register_template_helpers(app)
@@ -72,11 +73,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     from campaign import models  # noqa: F401  (every model registered before first use)
-    from campaign.accounts.models import User
+    from campaign.accounts.sessions import load_user
 
-    @login_manager.user_loader
-    def load_user(session_token: str) -> User | None:
-        return db.session.scalar(db.select(User).where(User.session_token == session_token))
+    # The cookies carry a sign-in's token, never the user id (accounts/sessions.py).
+    login_manager.user_loader(load_user)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -114,6 +114,13 @@ def register_blueprints(app: Flask) -> None:
         health_bp,
     ):
         app.register_blueprint(blueprint)
+
+
+def register_throttles(app: Flask) -> None:
+    """Limits on sign-in, sign-up and reset; wraps views, so it runs after the blueprints."""
+    from campaign import throttle
+
+    throttle.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -18,6 +18,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(send_reminders_command)
     app.cli.add_command(import_commitments_command)
     app.cli.add_command(import_mailbox_command)
+    app.cli.add_command(rate_limits_command)
+    app.cli.add_command(purge_sessions_command)
 
 
 @click.command("seed")
@@ -118,3 +120,40 @@ def send_reminders_command(on) -> None:
     )
     if run.failed:
         raise SystemExit(1)
+
+
+@click.command("purge-sessions")
+def purge_sessions_command() -> None:
+    """Delete expired sign-in sessions (meant for cron; they no longer work anyway)."""
+    from campaign.accounts.sessions import purge_expired_sessions
+
+    removed = purge_expired_sessions()
+    db.session.commit()
+    click.echo(f"Sessions: {removed} expired session{'' if removed == 1 else 's'} deleted.")
+
+
+@click.command("rate-limits")
+def rate_limits_command() -> None:
+    """Say where rate-limit counts live and the limits in force."""
+    from flask import current_app
+
+    from campaign.throttle import THROTTLES, storage_status
+
+    status = storage_status(current_app)
+    if not status["enabled"]:
+        click.echo("Rate limits: off (RATELIMIT_ENABLED=0).")
+        return
+    if status["storage"] == "memory":
+        click.echo(
+            "Rate limits: WARNING: counted in each process's memory, not shared between "
+            "workers. Set RATELIMIT_STORAGE_URI=redis://host:6379/0 to share them."
+        )
+    elif status["reachable"]:
+        click.echo(f"Rate limits: shared in {status['storage']} (reachable).")
+    else:
+        click.echo(
+            f"Rate limits: WARNING: {status['storage']} is unreachable; each process counts "
+            "in its own memory until it answers."
+        )
+    for setting in dict.fromkeys(t.setting for t in THROTTLES):
+        click.echo(f"  {setting} = {current_app.config[setting] or 'off'}")

@@ -34,7 +34,13 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 14
+    # Server-side sign-in sessions (accounts/sessions.py): a session ends after this many days
+    # whatever happens, or after this many days unused. "Keep me signed in" lasts as long.
+    SESSION_ABSOLUTE_DAYS = int(os.environ.get("SESSION_ABSOLUTE_DAYS", "30"))
+    SESSION_IDLE_DAYS = int(os.environ.get("SESSION_IDLE_DAYS", "14"))
+    # "Last seen" is written at most this often per session, so browsing costs no writes.
+    SESSION_TOUCH_SECONDS = int(os.environ.get("SESSION_TOUCH_SECONDS", "300"))
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * SESSION_ABSOLUTE_DAYS
 
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
     # Request bodies: every form here is a few KiB, so a small cap keeps a flood of large
@@ -84,6 +90,29 @@ class Config:
     # Invitations to claim an imported account (campaign/accounts/invitations.py).
     INVITATION_MAX_AGE = int(os.environ.get("INVITATION_MAX_AGE", str(14 * 24 * 3600)))
 
+    # Throttling of sign-in, sign-up and password reset (campaign/throttle.py). Counts live in
+    # Redis when RATELIMIT_STORAGE_URI (or REDIS_URL) is set, so every worker shares them;
+    # otherwise in each process's memory, with a warning at start-up. Limits are written like
+    # "10 per 15 minutes" ("; " joins several); an empty value switches that one off.
+    RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
+    RATELIMIT_STORAGE_URI = (
+        os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or None
+    )
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "campaign")
+    RATELIMIT_STRATEGY = os.environ.get("RATELIMIT_STRATEGY", "moving-window")
+    # Failed sign-ins (and failed current-password checks) per email address, and per client.
+    RATELIMIT_LOGIN_PER_ACCOUNT = os.environ.get("RATELIMIT_LOGIN_PER_ACCOUNT", "10 per 15 minutes")
+    RATELIMIT_LOGIN_PER_ADDRESS = os.environ.get("RATELIMIT_LOGIN_PER_ADDRESS", "50 per 15 minutes")
+    # Sign-up form submissions per client (the jurisdiction picker can take two or three).
+    RATELIMIT_SIGNUP_PER_ADDRESS = os.environ.get("RATELIMIT_SIGNUP_PER_ADDRESS", "20 per hour")
+    # Reset-link requests per email address and per client; each may send an email.
+    RATELIMIT_RESET_PER_ACCOUNT = os.environ.get("RATELIMIT_RESET_PER_ACCOUNT", "5 per hour")
+    RATELIMIT_RESET_PER_ADDRESS = os.environ.get("RATELIMIT_RESET_PER_ADDRESS", "20 per hour")
+    # Unusable reset links and refused new passwords submitted per client.
+    RATELIMIT_RESET_LINK_PER_ADDRESS = os.environ.get(
+        "RATELIMIT_RESET_LINK_PER_ADDRESS", "20 per hour"
+    )
+
 
 class DevelopmentConfig(Config):
     DEBUG = False  # the debugger is an RCE on a shared network; opt in with --debug
@@ -97,6 +126,8 @@ class TestingConfig(Config):
     PASSWORD_HASH_MEMORY_KIB = 8
     # Tests that read mail start a real SMTP server on loopback and turn sending back on.
     MAIL_SUPPRESS_SEND = True
+    # The suite signs in hundreds of times; tests/test_throttling.py builds apps with limits on.
+    RATELIMIT_ENABLED = False
 
 
 class ProductionConfig(Config):

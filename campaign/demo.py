@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from sqlalchemy import exists, insert, select
 
 from campaign import revision
-from campaign.accounts.models import User, new_session_token
+from campaign.accounts.models import User
 from campaign.accounts.roles import Role
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Commitment, TimelineEntry, Visibility
@@ -194,7 +194,6 @@ def _create_officials(
                 "office_title": rng.choice(OFFICES[jurisdiction.kind]),
                 "jurisdiction_id": jurisdiction.id,
                 "active": True,
-                "session_token": new_session_token(),
                 "created_at": utcnow(),
             }
         )

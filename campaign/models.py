@@ -1,6 +1,6 @@
 """Every model in one import, so Alembic and the tests see the whole schema."""
 
-from campaign.accounts.models import User
+from campaign.accounts.models import User, UserSession
 from campaign.audit.models import AuditEntry
 from campaign.catalog.models import Policy, PolicyResource, Priority
 from campaign.commitments.models import Commitment, TimelineEntry
@@ -28,4 +28,5 @@ __all__ = [
     "SentReminder",
     "TimelineEntry",
     "User",
+    "UserSession",
 ]

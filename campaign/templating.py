@@ -19,6 +19,13 @@ def long_date(value: date | datetime | None) -> str:
     return f"{value:%B} {value.day}, {value.year}"
 
 
+def long_datetime(value: datetime | None) -> str:
+    """Stored times are UTC, and the page says so."""
+    if value is None:
+        return ""
+    return f"{long_date(value)} at {value:%H:%M} UTC"
+
+
 @lru_cache(maxsize=256)
 def _static_version(path: str, mtime_ns: int, size: int) -> str:
     digest = hashlib.sha256()
@@ -35,6 +42,7 @@ def _action_form() -> ActionForm:
 
 def register(app: Flask) -> None:
     app.add_template_filter(long_date, "long_date")
+    app.add_template_filter(long_datetime, "long_datetime")
     static_root = Path(app.static_folder or "")
 
     @app.url_defaults

@@ -1,4 +1,4 @@
-"""Sign-up, sign-in and profile forms."""
+"""Sign-up, sign-in, profile and password-change forms."""
 
 from __future__ import annotations
 
@@ -121,4 +121,18 @@ class ProfileForm(FlaskForm):
         "Phone (seen only by campaign staff)",
         filters=[strip_line],
         validators=[Optional(), Length(max=40)],
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password.")]
+    )
+    password = new_password_field("New password")
+    confirm = PasswordField(
+        "Repeat new password",
+        validators=[
+            DataRequired("Repeat your new password."),
+            EqualTo("password", "The two passwords differ."),
+        ],
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -16,10 +15,6 @@ from campaign.timeutil import utcnow
 
 if TYPE_CHECKING:
     from campaign.places.models import Jurisdiction
-
-
-def new_session_token() -> str:
-    return secrets.token_urlsafe(32)
 
 
 class User(UserMixin, db.Model):
@@ -41,19 +36,40 @@ class User(UserMixin, db.Model):
         ForeignKey("jurisdiction.id", ondelete="SET NULL"), index=True
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Flask-Login stores this, not the id: rotating it signs the user out everywhere.
-    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     jurisdiction: Mapped[Jurisdiction | None] = relationship(lazy="joined")
+
+    # The sign-in this request runs under, set by accounts/sessions.py: plain attributes, not
+    # columns (a UserSession and its raw token, which exists only in the cookie).
+    current_session = None
+    session_token = None
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users at login and load
         return self.active
 
     def get_id(self) -> str:
+        """What Flask-Login keeps in the session and remember cookies: the sign-in's token.
+
+        Never the user id, so a cookie names one revocable sign-in, not the account.
+        """
+        if not self.session_token:
+            raise RuntimeError("Sign in through accounts.sessions.sign_in, not login_user.")
         return self.session_token
+
+    # UserMixin compares users by get_id(); one person is one account however signed in.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, User):
+            return NotImplemented
+        return self is other or (self.id is not None and self.id == other.id)
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = UserMixin.__hash__
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
@@ -61,3 +77,25 @@ class User(UserMixin, db.Model):
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+class UserSession(db.Model):
+    """One signed-in browser. Signing out, or revoking it from the account page, deletes it.
+
+    The cookie holds a random token; only its SHA-256 is stored, so a copy of the database
+    cannot be replayed as a cookie. No IP address is kept; the browser is a short description.
+    """
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    browser: Mapped[str] = mapped_column(String(80))
+
+    user: Mapped[User] = relationship(lazy="raise")
+
+    def __repr__(self) -> str:
+        return f"<UserSession {self.id} of user {self.user_id}>"

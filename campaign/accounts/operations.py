@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from campaign.accounts.models import User, new_session_token, normalize_email
+from campaign.accounts.models import User, UserSession, normalize_email
 from campaign.accounts.roles import Role
+from campaign.accounts.sessions import revoke_sessions
 from campaign.audit.operations import changes_between, record
 from campaign.extensions import db
 from campaign.places.models import Jurisdiction
@@ -115,11 +116,22 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def set_password(user: User, password: str) -> None:
-    """Change the password and rotate the session token, signing out every other session."""
+class WrongPassword(AccountError):
+    """The current password given to confirm a change is not the account's."""
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The signed-in user's own change: proves the current password, keeps this browser."""
+    if not verify_password(user.password_hash, current):
+        raise WrongPassword("That is not your current password.", field="current_password")
+    set_password(user, new, keep=user.current_session)
+
+
+def set_password(user: User, password: str, *, keep: UserSession | None = None) -> None:
+    """Change the password and sign out every session but `keep` (none after a reset)."""
     check_password_rules(password)
     user.password_hash = hash_password(password)
-    user.session_token = new_session_token()
+    revoke_sessions(user, keep=keep)
     record(user, "user.password_changed", user, f"Password changed for {user.name}")
     db.session.flush()
 
@@ -146,7 +158,7 @@ def change_role(user: User, role: Role, actor: User) -> None:
         return
     before = user.role
     user.role = role
-    user.session_token = new_session_token()  # new powers (or fewer) start with a new session
+    revoke_sessions(user)  # new powers (or fewer) start with a new sign-in
     record(
         actor,
         "user.role_changed",
@@ -165,7 +177,7 @@ def set_active(user: User, active: bool, actor: User) -> None:
         return
     user.active = active
     if not active:
-        user.session_token = new_session_token()
+        revoke_sessions(user)
     record(
         actor,
         "user.activated" if active else "user.deactivated",

@@ -1,9 +1,10 @@
 """Password reset by emailed link; also how imported accounts with no password are claimed.
 
-A token is the user's id plus a fingerprint of their current password hash and session token,
-signed with the app's SECRET_KEY and timestamped. Setting a password changes both, so a link
-works once; it also stops working after `PASSWORD_RESET_MAX_AGE` seconds. Nothing is stored
-in the database. Functions flush and never commit; the view commits, then sends the mail.
+A token is the user's id plus a fingerprint of their current password hash and email address,
+signed with the app's SECRET_KEY and timestamped. Setting a password changes the hash (argon2
+salts every hash afresh), so a link works once; it also stops working after
+`PASSWORD_RESET_MAX_AGE` seconds, and for an address the account no longer has. Nothing is
+stored in the database. Functions flush and never commit; the view commits, then sends the mail.
 """
 
 from __future__ import annotations
@@ -41,12 +42,12 @@ def _serializer(salt: str = SALT) -> URLSafeTimedSerializer:
 
 
 def _fingerprint(user: User) -> str:
-    state = f"{user.password_hash or ''}\n{user.session_token}".encode()
+    state = f"{user.password_hash or ''}\n{user.email_normalized}".encode()
     return hashlib.sha256(state).hexdigest()[:16]
 
 
 def make_reset_token(user: User) -> str:
-    """A signed, timestamped link token that dies when the password or session token changes."""
+    """A signed, timestamped link token that dies when the password (or the email) changes."""
     return _serializer().dumps([user.id, _fingerprint(user)])
 
 
@@ -101,7 +102,7 @@ def request_password_reset(email: str) -> tuple[User, str] | None:
 
 
 def reset_password(token: str, password: str) -> User:
-    """Set a new password from a valid token; rotating the session token signs out elsewhere."""
+    """Set a new password from a valid token and sign out every session of the account."""
     user = user_for_reset_token(token, lock=True)
     set_password(user, password)  # raises AccountError for a password that breaks the rules
     user.last_login_at = utcnow()

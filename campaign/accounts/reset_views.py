@@ -17,7 +17,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import login_user
 
 from campaign.accounts.invitations import claim_account, user_for_invitation
 from campaign.accounts.operations import AccountError
@@ -29,6 +28,7 @@ from campaign.accounts.reset import (
     user_for_reset_token,
 )
 from campaign.accounts.reset_forms import ForgotPasswordForm, ResetPasswordForm
+from campaign.accounts.sessions import sign_in
 from campaign.extensions import db
 from campaign.mail import MailError
 
@@ -75,8 +75,8 @@ def reset(token: str):
             db.session.rollback()
             getattr(form, error.field or "password").errors.append(str(error))
         else:
+            sign_in(user)  # every older session of the account ended with the reset
             db.session.commit()
-            login_user(user)
             flash("Your new password is set, and you are signed in.", "success")
             return redirect(url_for("catalog.home"))
     status = 422 if request.method == "POST" else 200
@@ -101,8 +101,8 @@ def claim(token: str):
             db.session.rollback()
             getattr(form, error.field or "password").errors.append(str(error))
         else:
+            sign_in(user)
             db.session.commit()
-            login_user(user)
             flash("Welcome. Your password is set, and you are signed in.", "success")
             return redirect(url_for("commitments.mine"))
     status = 422 if request.method == "POST" else 200

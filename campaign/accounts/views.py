@@ -1,15 +1,29 @@
-"""Sign-up, sign-in, sign-out and the official's own profile."""
+"""Sign-up, sign-in, sign-out, and the account page: profile, password and signed-in devices."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, logout_user
 
-from campaign.accounts.forms import LoginForm, ProfileForm, SignupForm
-from campaign.accounts.operations import AccountError, authenticate, create_user, update_profile
+from campaign.accounts.forms import ChangePasswordForm, LoginForm, ProfileForm, SignupForm
+from campaign.accounts.operations import (
+    AccountError,
+    authenticate,
+    change_password,
+    create_user,
+    update_profile,
+)
 from campaign.accounts.roles import Role, can_make_commitments
+from campaign.accounts.sessions import (
+    SessionNotFound,
+    end_session,
+    live_sessions,
+    revoke_session,
+    revoke_sessions,
+    sign_in,
+)
 from campaign.extensions import db
-from campaign.forms import ActionForm
+from campaign.forms import ActionForm, require_action_form
 from campaign.places.forms import resolve_picker
 from campaign.places.matching import STATES
 from campaign.places.models import Jurisdiction, JurisdictionKind
@@ -42,8 +56,8 @@ def signup():
             except AccountError as error:
                 getattr(form, error.field or "email").errors.append(str(error))
             else:
+                sign_in(user)
                 db.session.commit()
-                login_user(user)
                 flash(f"Welcome, {user.name}. Your account is ready.", "success")
                 return redirect(url_for("commitments.new"))
         db.session.rollback()
@@ -86,8 +100,8 @@ def login():
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
+            sign_in(user, remember=form.remember.data)
             db.session.commit()
-            login_user(user, remember=form.remember.data)
             return redirect(_after_login_url(next_url))
         form.password.errors.append(INVALID_CREDENTIALS)
     status = 422 if request.method == "POST" else 200
@@ -105,6 +119,9 @@ def _after_login_url(next_url: str | None) -> str:
 @bp.route("/logout", methods=["POST"])
 def logout():
     if ActionForm().validate_on_submit():
+        if current_user.is_authenticated:
+            end_session(current_user)
+            db.session.commit()
         logout_user()
         flash("You are signed out.", "info")
     return redirect(url_for("catalog.home"))
@@ -125,4 +142,60 @@ def profile():
         flash("Your profile is saved.", "success")
         return redirect(url_for("accounts.profile"))
     status = 422 if request.method == "POST" else 200
-    return render_template("accounts/profile.html", form=form), status
+    return _account_page(form, ChangePasswordForm(formdata=None), status)
+
+
+@bp.route("/account/password", methods=["POST"], endpoint="change_password")
+@login_required
+def change_password_view():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current_password.data, form.password.data)
+        except AccountError as error:
+            db.session.rollback()
+            getattr(form, error.field or "password").errors.append(str(error))
+        else:
+            db.session.commit()
+            flash("Your password is changed, and you are signed out on other devices.", "success")
+            return redirect(url_for("accounts.profile"))
+    return _account_page(ProfileForm(obj=current_user, formdata=None), form, 422)
+
+
+def _account_page(profile_form: ProfileForm, password_form: ChangePasswordForm, status: int):
+    return render_template(
+        "accounts/profile.html",
+        form=profile_form,
+        password_form=password_form,
+        sessions=live_sessions(current_user),
+        this_session=current_user.current_session,
+    ), status
+
+
+@bp.route("/account/sessions/<id:session_id>/revoke", methods=["POST"], endpoint="revoke_session")
+@login_required
+def revoke_session_view(session_id: int):
+    require_action_form()
+    this_device = session_id == current_user.current_session.id
+    try:
+        browser = revoke_session(current_user, session_id).browser
+    except SessionNotFound:
+        abort(404)
+    db.session.commit()
+    if this_device:
+        logout_user()
+        flash("You are signed out.", "info")
+        return redirect(url_for("catalog.home"))
+    flash(f"Signed out {browser}.", "success")
+    return redirect(url_for("accounts.profile"))
+
+
+@bp.route("/account/sessions/revoke-all", methods=["POST"])
+@login_required
+def sign_out_everywhere():
+    require_action_form()
+    revoke_sessions(current_user)
+    db.session.commit()
+    logout_user()
+    flash("You are signed out on every device, this one included.", "info")
+    return redirect(url_for("accounts.login"))

@@ -1,0 +1,202 @@
+"""Server-side sign-in sessions: each signed-in browser is a `UserSession` row.
+
+The cookie (Flask's session, and the "keep me signed in" cookie) carries a random token; the
+row keeps only its SHA-256. Flask-Login's user loader resolves the token on every request, so
+deleting the row is what signs a browser out: a copied cookie dies with it. Sign-out deletes
+this browser's row; a password change deletes the others; a password reset, a role change and
+deactivation delete them all. A session also ends `SESSION_ABSOLUTE_DAYS` after sign-in and
+after `SESSION_IDLE_DAYS` unused.
+
+"Last seen" is written at most every `SESSION_TOUCH_SECONDS`, in a short transaction of its
+own, so browsing costs no write per request and a GET's own transaction stays read-only.
+Functions that change rows flush and never commit; the view commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app, request
+from flask_login import login_user
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm.attributes import set_committed_value
+
+from campaign.accounts.models import User, UserSession
+from campaign.extensions import db
+from campaign.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+MAX_TOKEN_LENGTH = 100
+
+# First match wins: Edge and Opera also say "Chrome", and Chrome also says "Safari".
+BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("FxiOS/", "Firefox"),
+    ("CriOS/", "Chrome"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+SYSTEMS = (
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Android", "Android"),
+    ("CrOS", "ChromeOS"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("Macintosh", "macOS"),
+    ("Linux", "Linux"),
+)
+
+
+class SessionNotFound(LookupError):
+    """No live session with that id belongs to this user."""
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def describe_browser(user_agent: str | None) -> str:
+    """ "Firefox on Windows": enough to recognise a device in a list, never the full string."""
+    agent = user_agent or ""
+    browser = next((name for mark, name in BROWSERS if mark in agent), None)
+    system = next((name for mark, name in SYSTEMS if mark in agent), None)
+    if browser is None:
+        product = re.match(r"[A-Za-z][\w.-]{0,30}", agent)
+        browser = product.group(0) if product else "Unknown browser"
+    return f"{browser} on {system}" if system else browser
+
+
+def _limits() -> tuple[datetime, datetime]:
+    """The oldest sign-in and the oldest last use a live session may have."""
+    config = current_app.config
+    now = utcnow()
+    return (
+        now - timedelta(days=config["SESSION_ABSOLUTE_DAYS"]),
+        now - timedelta(days=config["SESSION_IDLE_DAYS"]),
+    )
+
+
+def _live():
+    signed_in_after, seen_after = _limits()
+    return (UserSession.created_at > signed_in_after) & (UserSession.last_seen_at > seen_after)
+
+
+def start_session(user: User, user_agent: str | None) -> str:
+    """Record a new sign-in for `user` and return its token, which only the cookie keeps."""
+    signed_in_after, seen_after = _limits()
+    db.session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id,
+            or_(
+                UserSession.created_at <= signed_in_after,
+                UserSession.last_seen_at <= seen_after,
+            ),
+        )
+    )
+    token = secrets.token_urlsafe(32)
+    record = UserSession(
+        token_hash=hash_token(token), user_id=user.id, browser=describe_browser(user_agent)
+    )
+    db.session.add(record)
+    db.session.flush()
+    user.current_session, user.session_token = record, token
+    return token
+
+
+def sign_in(user: User, *, remember: bool = False) -> None:
+    """Start a session for this browser and hand its token to Flask-Login; the view commits."""
+    start_session(user, request.user_agent.string)
+    login_user(user, remember=remember)
+
+
+def load_user(token: str) -> User | None:
+    """Flask-Login's user loader: the active user of a live session, else None (anonymous)."""
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    row = db.session.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == hash_token(token), _live(), User.active.is_(True))
+    ).first()
+    if row is None:
+        return None
+    record, user = row
+    now = utcnow()
+    if now - record.last_seen_at >= timedelta(seconds=current_app.config["SESSION_TOUCH_SECONDS"]):
+        _touch(record, now)
+    user.current_session, user.session_token = record, token
+    return user
+
+
+def _touch(record: UserSession, now: datetime) -> None:
+    """Move "last seen" in its own short transaction; a failure costs only the update."""
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(
+                update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now)
+            )
+    except SQLAlchemyError:
+        log.warning("Could not record last use of session %s", record.id, exc_info=True)
+        return
+    set_committed_value(record, "last_seen_at", now)
+
+
+def end_session(user: User) -> None:
+    """Sign-out: this browser's session row goes, so its cookie no longer works anywhere."""
+    if user.current_session is not None:
+        db.session.execute(delete(UserSession).where(UserSession.id == user.current_session.id))
+        user.current_session = None
+
+
+def revoke_sessions(user: User, *, keep: UserSession | None = None) -> int:
+    """End every session of `user`, except `keep` (the browser making the change)."""
+    stmt = delete(UserSession).where(UserSession.user_id == user.id)
+    if keep is not None:
+        stmt = stmt.where(UserSession.id != keep.id)
+    return db.session.execute(stmt).rowcount
+
+
+def revoke_session(user: User, session_id: int) -> UserSession:
+    """End one of `user`'s own sessions; another user's id is as unknown as a missing one."""
+    record = db.session.scalar(
+        select(UserSession).where(
+            UserSession.id == session_id, UserSession.user_id == user.id, _live()
+        )
+    )
+    if record is None:
+        raise SessionNotFound(session_id)
+    db.session.delete(record)
+    db.session.flush()
+    return record
+
+
+def live_sessions(user: User) -> list[UserSession]:
+    """The user's sessions that still work, most recently used first."""
+    return list(
+        db.session.scalars(
+            select(UserSession)
+            .where(UserSession.user_id == user.id, _live())
+            .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+        )
+    )
+
+
+def purge_expired_sessions() -> int:
+    """Delete every expired session row (for cron; sign-in also tidies the user's own)."""
+    signed_in_after, seen_after = _limits()
+    return db.session.execute(
+        delete(UserSession).where(
+            or_(
+                UserSession.created_at <= signed_in_after,
+                UserSession.last_seen_at <= seen_after,
+            )
+        )
+    ).rowcount
