@@ -1,0 +1,1 @@
+"""Bringing outside records in: the helpdesk's mail history and spreadsheets."""
