@@ -124,21 +124,35 @@ def deflate(data: bytes) -> bytes:
     return compressor.compress(data) + compressor.flush()
 
 
-def write_zip(path: Path, members: list[tuple[str, bytes, int, int]]) -> Path:
+def write_zip(
+    path: Path, members: list[tuple[str, bytes, int, int]], encrypted: frozenset = frozenset()
+) -> Path:
     """A zip of (name, raw deflate data, CRC-32, expanded size) members, written by hand so
     a member can be a bomb that was never expanded on this machine."""
     local, central = bytearray(), bytearray()
     for name, data, crc, size in members:
         encoded = name.encode()
+        flags = 1 if name in encrypted else 0
         header = struct.pack(
-            "<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x5821, crc, len(data), size, len(encoded), 0
+            "<IHHHHHIIIHH",
+            0x04034B50,
+            20,
+            flags,
+            8,
+            0,
+            0x5821,
+            crc,
+            len(data),
+            size,
+            len(encoded),
+            0,
         )
         central += struct.pack(
             "<IHHHHHHIIIHHHHHII",
             0x02014B50,
             20,
             20,
-            0,
+            flags,
             8,
             0,
             0x5821,
@@ -530,6 +544,20 @@ def test_zip_bomb_member_is_skipped_and_the_rest_read(tmp_path):
     ]
 
 
+def test_password_protected_zip_member_is_skipped(tmp_path):
+    message = make_message().as_bytes()
+    archive = write_zip(
+        tmp_path / "export.zip",
+        [zip_member("locked.eml", message), zip_member("open.eml", message)],
+        encrypted=frozenset({"locked.eml"}),
+    )
+
+    parsed, rejected = read(archive)
+
+    assert [m.source for m in parsed] == ["export.zip: open.eml"]
+    assert rejected == [Rejected("export.zip: locked.eml", "password-protected file skipped")]
+
+
 def test_zip_stops_at_the_total_expansion_limit(tmp_path):
     message = make_message(body="x" * 3000).as_bytes()
     archive = write_zip(
@@ -558,6 +586,25 @@ def test_zip_with_too_many_members_is_refused_before_it_is_opened(tmp_path):
     assert read(archive, limits=Limits(max_archive_members=10)) == (
         [],
         [Rejected("many.zip", "the archive holds 11 files; at most 10 are read at once")],
+    )
+    # The count in the archive's last record can lie; the length of its file list cannot.
+    assert read(archive, limits=Limits(max_archive_members=2)) == (
+        [],
+        [Rejected("many.zip", "the archive holds 11 files; at most 2 are read at once")],
+    )
+    listed = sum(46 + len(f"{n}.eml") for n in range(11))  # 46 bytes per entry, and its name
+    lying = bytearray(archive.read_bytes())
+    lying[-12:-10] = struct.pack("<H", 1)  # total entries: 1
+    archive.write_bytes(bytes(lying))
+    assert read(archive, limits=Limits(max_archive_members=2)) == (
+        [],
+        [
+            Rejected(
+                "many.zip",
+                f"the archive's list of files is too long ({listed} bytes); "
+                "at most 2 files are read at once",
+            )
+        ],
     )
 
 
@@ -722,7 +769,7 @@ def test_long_text_is_cut_and_noted(tmp_path):
 
     parsed = read_one(path, limits=Limits(max_body_chars=20))
 
-    assert parsed.body == "word word word word\n\u2026"
+    assert parsed.body == "word word word wor\n\u2026"
     assert parsed.problems == ["text cut at 20 characters (it has 249)"]
 
 

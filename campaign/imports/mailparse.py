@@ -113,35 +113,40 @@ DEFAULT_LIMITS = Limits()
 class Attachment:
     """A file that came with a message: listed for staff, never stored or opened."""
 
-    filename: str  # display name only, never a path; "(unnamed)" when the message gave none
+    filename: str  # display name only, never a path; "(unnamed)" if none; <= 255 chars
     content_type: str  # lowercased "type/subtype"
     size: int  # decoded bytes
 
 
 @dataclass
 class ParsedMessage:
-    """One message as staff will see it, with every guess made while reading it."""
+    """One message as staff will see it, with every guess made while reading it.
 
-    message_id: str  # without <>; "sha256:<raw_sha256>" when the message has none
-    in_reply_to: str | None
-    references: list[str]
+    Lengths are bounded for storage: ids <= 250 characters (longer ones are replaced by
+    "sha256:" and their hash), subject <= 500, sender_name <= 200, sender_email <= 254,
+    body <= `Limits.max_body_chars`, source <= 1,000.
+    """
+
+    message_id: str  # without <>, domain lowercased; "sha256:<raw_sha256>" when missing
+    in_reply_to: str | None  # normalised like message_id
+    references: list[str]  # oldest first, at most 100 (the first and the last 99)
     sender_name: str  # "" when the sender gave no name
     sender_email: str | None  # lowercased; None when missing or not an address
     sent_at: datetime | None  # timezone-aware UTC; None when missing or unreadable
-    subject: str  # "" when missing
-    body: str
+    subject: str  # one line; "" when missing
+    body: str  # plain text, "\n" line endings, ends "\n…" when cut
     attachments: list[Attachment]
     problems: list[str]  # human-readable, in the order met, no duplicates
     source: str  # e.g. "helpdesk.mbox, message 12" or "export/2024/x.eml"
-    raw_sha256: str  # of the message's bytes, CRLF read as LF, mbox From_ line excluded
-    raw_size: int
+    raw_sha256: str  # hex, of the message's bytes, CRLF read as LF, mbox From_ line left out
+    raw_size: int  # bytes, counted the same way
 
 
 @dataclass(frozen=True)
 class Rejected:
     """A file or message that could not be imported, and why, in words for staff."""
 
-    source: str
+    source: str  # as ParsedMessage.source, or the file, folder or archive itself
     reason: str
 
 
@@ -156,6 +161,7 @@ MAX_ID_CHARS = 250
 MAX_SUBJECT_CHARS = 500
 MAX_NAME_CHARS = 200
 MAX_FILENAME_CHARS = 255
+MAX_CONTAINER_CHARS = 980  # a source, before ", message N": at most 1,000 characters in all
 MAX_MIME_DEPTH = 50
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -261,7 +267,7 @@ def _read_folder(folder: Path, label: str, limits: Limits) -> Iterator[Item]:
     for entry in entries:
         if _is_hidden(entry.name):
             continue
-        source = f"{label}/{_clean_line(entry.name, 255)}"
+        source = _clean_line(f"{label}/{entry.name}", MAX_CONTAINER_CHARS)
         try:
             if entry.is_symlink():
                 yield Rejected(source, "symbolic link not followed")
@@ -329,7 +335,7 @@ def _read_zip(handle: BinaryIO, source: str, limits: Limits) -> Iterator[Item]:
             return
         budget = _Budget(limits)
         for info in sorted(members, key=lambda member: member.filename):
-            member_source = f"{source}: {_clean_line(info.filename, 500)}"
+            member_source = _clean_line(f"{source}: {info.filename}", MAX_CONTAINER_CHARS)
             reason = _zip_member_refusal(info, budget, limits)
             if reason:
                 yield Rejected(member_source, reason)
@@ -1028,7 +1034,7 @@ def _content(message: Message, problems: list[str], limits: Limits) -> tuple[str
     body = _clean_body("\n\n".join(text for text in walk.texts if text.strip()))
     if len(body) > limits.max_body_chars:
         problems.append(f"text cut at {limits.max_body_chars:,} characters (it has {len(body):,})")
-        body = body[: limits.max_body_chars].rstrip() + "\n…"
+        body = body[: limits.max_body_chars - 2].rstrip() + "\n…"
     return body, walk.attachments
 
 
