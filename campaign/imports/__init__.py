@@ -1,1 +1,1 @@
-"""Bringing outside records in: the helpdesk's mail history and spreadsheets."""
+"""Bringing the helpdesk's history in: spreadsheets of past commitments and the mailbox."""
