@@ -63,10 +63,12 @@ test: install-test lint
 assets: node_modules/.installed
 	$(BIN)/python scripts/vendor_assets.py
 
-# National-scale figures for the map and dashboard; see docs/performance.md.
+# National-scale figures for the map and dashboard, and a 10,000-row spreadsheet import;
+# see docs/performance.md.
 BENCH_DATABASE_URL ?=
 bench: install
 	BENCH_DATABASE_URL="$(BENCH_DATABASE_URL)" $(BIN)/python scripts/bench.py
+	BENCH_DATABASE_URL="$(BENCH_DATABASE_URL)" $(BIN)/python scripts/bench_import.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

@@ -275,3 +275,30 @@ def test_staff_triage_a_thread_in_the_browser(client, auth, make, catalog, place
     staff_page = client.get(f"/staff/commitments/{commitment.id}").get_data(as_text=True)
     assert f"/staff/triage/{bay.id}#m{bay.id}" in staff_page
     assert "3 threads" in client.get("/staff/triage/").get_data(as_text=True)
+
+
+def test_unreadable_items_are_reported_one_by_one_and_never_stop_the_rest(tmp_path, catalog):
+    export = tmp_path / "export"
+    export.mkdir()
+    good = message("Ana <ana@x.example>", "hello", "We pledge to end ALPR use.",
+                   msgid="g@x.example", when=day(3))  # fmt: skip
+    (export / "1-good.eml").write_bytes(bytes(good))
+    (export / "2-photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(300))
+    (export / "3-list.csv").write_text("name,email\nAna,ana@x.example\n")
+    (export / "4-empty.eml").write_bytes(b"")
+    latin = message("Zoë <zoe@x.example>", "Café", "Señor", msgid="l@x.example", when=day(4),
+                    charset="iso-8859-1")  # fmt: skip
+    (export / "5-latin.eml").write_bytes(bytes(latin))
+
+    batch, report = import_mailbox(export, None)
+    db.session.commit()
+    assert report.added == 2
+    assert [source for source, _reason in report.rejected] == [
+        "export/2-photo.png",
+        "export/3-list.csv",
+        "export/4-empty.eml",
+    ]
+    assert all(reason for _source, reason in report.rejected)
+    assert batch.summary["rejected"] == [list(r) for r in report.rejected]
+    cafe = db.session.scalar(select(MailMessage).where(MailMessage.message_id == "l@x.example"))
+    assert cafe.subject == "Café" and "Señor" in cafe.body
