@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from campaign.accounts.invitations import send_invitation, unclaimed
 from campaign.accounts.models import User
 from campaign.accounts.roles import (
     Role,
@@ -19,6 +29,8 @@ from campaign.exports import csv_response
 from campaign.extensions import db
 from campaign.followup.forms import AssignForm, ContactForm
 from campaign.followup.operations import contact_log, staff_members
+from campaign.forms import require_action_form
+from campaign.mail import MailError
 from campaign.places.matching import STATES
 from campaign.security import role_required
 from campaign.timeutil import today
@@ -96,3 +108,25 @@ def official(official_id: int):
         contacts=contact_log(person.id) if staff else [],
         audit=entries_for("user", person.id) if staff else [],
     )
+
+
+@bp.route("/<id:official_id>/invite", methods=["POST"])
+@role_required(is_staff)
+def invite(official_id: int):
+    """Email an official who has not claimed their (imported) account a link to do so."""
+    require_action_form()
+    person = db.session.get(User, official_id)
+    if person is None or person.role != Role.OFFICIAL:
+        abort(404)
+    if not unclaimed([person]):
+        flash(f"{person.name} has already claimed the account (or it is deactivated).", "error")
+    else:
+        try:
+            send_invitation(person, current_user)
+        except MailError:
+            current_app.logger.exception("Invitation to user %s not sent", person.id)
+            flash("The invitation could not be sent: the mail server refused it.", "error")
+        else:
+            db.session.commit()
+            flash(f"Invitation sent to {person.email}.", "success")
+    return redirect(url_for("directory.official", official_id=official_id))

@@ -111,8 +111,15 @@ def thread(message_id: int):
                 flash(str(error), "error")
             else:
                 db.session.commit()
+                official = thread_of(message).messages[0].official
+                unclaimed_note = (
+                    " They have no password yet: invite them from their directory page."
+                    if official is not None and not official.password_hash
+                    else ""
+                )
                 flash(
-                    f"Accepted: {len(touched)} commitments recorded for {decision.email}.",
+                    f"Accepted: {len(touched)} commitments recorded for {decision.email}."
+                    + unclaimed_note,
                     "success",
                 )
                 return redirect(url_for("triage.queue"))
