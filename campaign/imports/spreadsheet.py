@@ -124,13 +124,13 @@ def _decode(data: bytes) -> str:
 
 
 def _read_csv(text: str) -> Sheet:
-    sample = text[:20_000]
+    # The header row says the delimiter: Excel in Europe writes ";", some exports tabs.
+    # (csv.Sniffer guesses from the data, and a "|" in a note can fool it.)
+    header_line = text.split("\n", 1)[0]
+    delimiter = max(",;\t|", key=lambda d: (header_line.count(d), d == ","))
     try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    try:
-        records = list(_limited(csv.reader(io.StringIO(text, newline=""), dialect)))
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        records = list(_limited(reader))
     except csv.Error as error:
         raise SpreadsheetError(f"The CSV could not be read: {error}.") from error
     return _sheet(records)
