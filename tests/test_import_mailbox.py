@@ -248,6 +248,7 @@ def test_staff_triage_a_thread_in_the_browser(client, auth, make, catalog, place
     assert "New, to triage" in report
     queue = client.get("/staff/triage/").get_data(as_text=True)
     assert "We will cancel our ALPR contract" in queue
+    assert "Cancel ALPR contracts" in queue
     assert "4 threads" in queue
 
     bay = db.session.scalar(select(MailMessage).where(MailMessage.message_id == "b1@bay.example"))

@@ -39,8 +39,12 @@ def queue():
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
     threads, total = queue_threads(status, page, PER_PAGE)
+    policy_names = {
+        p.id: p.short_title for priority in priorities_with_policies() for p in priority.policies
+    }
     return render_template(
         "imports/triage_queue.html",
+        policy_names=policy_names,
         threads=threads,
         total=total,
         status=status,
