@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import click
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -64,6 +64,13 @@ def _begin_sqlite(conn) -> None:
         conn.exec_driver_sql(sqlite_begin_statement())
 
 
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _note_request_work_done(conn) -> None:
+    if conn.dialect.name == "sqlite" and has_request_context():
+        g.sqlite_request_work_done = True
+
+
 def sqlite_begin_statement() -> str:
     """How a SQLite transaction starts: BEGIN IMMEDIATE where the work is expected to write.
 
@@ -74,18 +81,26 @@ def sqlite_begin_statement() -> str:
     and what a write reads is read under the same lock (no check-then-insert races).
 
     But only one IMMEDIATE transaction runs at a time, so taking it for every page would queue
-    all readers behind writers. Hence: requests other than GET/HEAD/OPTIONS, and Flask
-    commands (cron jobs, seeding, migrations, backups), begin IMMEDIATE; safe requests begin
-    DEFERRED and, in WAL mode, read a snapshot without waiting for anyone (no GET writes).
-    Under `flask run` the request decides, as under gunicorn; `flask shell` stays DEFERRED, as
-    a person at a prompt must not hold the write lock while they think. Other code (tests,
-    scripts) begins DEFERRED too: such a transaction that read before another process wrote
-    cannot write any more, so commit or roll back before writing.
+    all readers behind writers. Hence:
+    - Requests other than GET/HEAD/OPTIONS begin IMMEDIATE, until the view has committed (or
+      rolled back) once: what follows is reading for the email and the redirect, and the
+      write lock must not wait on a mail server. A view ends its transaction before mailing.
+    - Safe requests begin DEFERRED and, in WAL mode, read a snapshot without waiting for
+      anyone (no GET writes).
+    - Flask commands (cron jobs, seeding, migrations, backups) begin IMMEDIATE, except
+      `flask shell`, where a person at a prompt must not hold the write lock while they think,
+      and `flask run`, where the request decides, as under gunicorn.
+    - Other code (tests, scripts) begins DEFERRED: such a transaction that read before another
+      process wrote cannot write any more, so commit or roll back before writing.
     """
     command = click.get_current_context(silent=True)
     if command is not None and command.command.name not in INTERACTIVE_COMMANDS:
         return "BEGIN IMMEDIATE"
-    if has_request_context() and request.method not in SAFE_METHODS:
+    if (
+        has_request_context()
+        and request.method not in SAFE_METHODS
+        and not g.get("sqlite_request_work_done")
+    ):
         return "BEGIN IMMEDIATE"
     return "BEGIN"
 

@@ -11,13 +11,16 @@ import sqlite3
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from campaign import extensions
+from campaign.accounts.roles import Role
 from campaign.commitments.models import Commitment
 from campaign.errors import is_database_busy
 from campaign.extensions import db
+from campaign.help.models import HelpTopic
+from campaign.help.operations import ask_for_help
 
 
 @contextmanager
@@ -60,6 +63,93 @@ def test_a_submission_that_cannot_get_the_write_lock_is_a_503_and_saves_nothing(
     assert db.session.scalar(select(func.count()).select_from(Commitment)) == 0
 
     assert client.post("/commitments/new", data=pledge).status_code == 302
+
+
+@contextmanager
+def begin_statements():
+    """The BEGIN statements SQLite was sent inside the block."""
+    seen: list[str] = []
+
+    def on_execute(conn, cursor, statement, *args):
+        if statement.startswith("BEGIN"):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", on_execute)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", on_execute)
+
+
+def test_submissions_and_commands_take_the_write_lock_up_front_and_pages_do_not(
+    app, client, runner, auth, make, catalog, monkeypatch
+):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's BEGIN")
+    official = make.user()
+    auth.login(official.email)
+    with begin_statements() as seen:
+        client.get("/commitments/new")
+    assert seen and set(seen) == {"BEGIN"}
+    with begin_statements() as seen:
+        client.post("/commitments/new", data={f"commit_{catalog[0].id}": "y"})
+    assert "BEGIN IMMEDIATE" in seen
+    db.session.commit()
+    monkeypatch.setenv("CAMPAIGN_PASSWORD", "a long passphrase here")
+    with begin_statements() as seen:
+        result = runner.invoke(args=["create-user", "sam@example.org", "--name", "Sam"])
+    assert result.exit_code == 0, result.output
+    assert seen and set(seen) == {"BEGIN IMMEDIATE"}
+
+
+@pytest.fixture
+def lock_free_during_mail(app, mailbox, monkeypatch) -> list[bool]:
+    """For each message the mail server takes: could another writer take the lock meanwhile?
+    A slow mail server must not keep every other writer waiting (and then failing)."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock")
+    path = db.engine.url.database
+    answers: list[bool] = []
+    receive = mailbox.handle_DATA
+
+    async def receive_and_try_the_lock(server, session, envelope):
+        other = sqlite3.connect(path, isolation_level=None, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            answers.append(True)
+        except sqlite3.OperationalError:
+            answers.append(False)
+        finally:
+            other.close()
+        return await receive(server, session, envelope)
+
+    monkeypatch.setattr(mailbox, "handle_DATA", receive_and_try_the_lock)
+    return answers
+
+
+def test_the_write_lock_is_free_while_a_reset_email_is_sent(
+    client, make, mailbox, lock_free_during_mail
+):
+    make.user(email="ana@example.org")
+    assert client.post("/password/forgot", data={"email": "ana@example.org"}).status_code == 302
+    assert len(mailbox.messages) == 1
+    assert lock_free_during_mail == [True]
+
+
+def test_the_write_lock_is_free_while_a_staff_reply_is_emailed(
+    client, auth, make, catalog, mailbox, lock_free_during_mail
+):
+    official = make.user()
+    staff = make.user(Role.STAFF)
+    commitment = make.commitment(official, catalog[0])
+    help_request = ask_for_help(commitment, official, HelpTopic.OTHER, "Who can help?")
+    db.session.commit()
+    auth.login(staff.email)
+    response = client.post(f"/help/{help_request.id}", data={"body": "Here is the model."})
+    assert response.status_code == 302
+    assert len(mailbox.messages) == 1
+    assert lock_free_during_mail == [True]
 
 
 def test_reading_pages_does_not_wait_for_a_writer(short_busy_timeout, client, catalog):
