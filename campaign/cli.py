@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -20,6 +21,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(import_mailbox_command)
     app.cli.add_command(rate_limits_command)
     app.cli.add_command(purge_sessions_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.command("seed")
@@ -157,3 +160,40 @@ def rate_limits_command() -> None:
         )
     for setting in dict.fromkeys(t.setting for t in THROTTLES):
         click.echo(f"  {setting} = {current_app.config[setting] or 'off'}")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Write a consistent snapshot of the database to PATH while the app keeps serving."""
+    from campaign.backup import BackupError, backup_database, describe
+
+    try:
+        backup_database(db.engine, path)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(
+        f"Backup of {describe(db.engine.url)} written to {path} ({path.stat().st_size:,} bytes)."
+    )
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Confirm that the database's data is to be replaced.")
+def restore_command(path: Path, yes: bool) -> None:
+    """Replace all data in the database with the snapshot in PATH (made by `backup`)."""
+    from campaign.backup import BackupError, describe, restore_database
+
+    target = describe(db.engine.url)
+    if not yes:
+        raise click.ClickException(
+            f"restore replaces every record in {target} with the backup's, and cannot be "
+            "undone. Take a backup of the current data first if you may want it, then run "
+            "again with --yes."
+        )
+    db.session.remove()  # this command's own transaction must not hold what restore replaces
+    try:
+        schema = restore_database(db.engine, path)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Restored {path} into {target} (schema revision {schema}).")

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+import sqlite3
+
+from flask import Flask, current_app, render_template, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from campaign.extensions import db
+
+# Seconds a client is asked to wait after the database was too busy to take a write.
+RETRY_AFTER_SECONDS = 5
+# SQLite's result codes for a lock held by someone else (extended codes share the low byte).
+SQLITE_BUSY_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+# PostgreSQL: lock_not_available, deadlock_detected, serialization_failure.
+POSTGRES_BUSY_STATES = {"55P03", "40P01", "40001"}
 
 MESSAGES = {
     400: ("Something in that request was not right", "Go back and try again."),
@@ -16,6 +26,7 @@ MESSAGES = {
     422: ("Some answers need attention", "Go back and check the form."),
     429: ("Too many attempts", "Wait a minute, then try again."),
     500: ("Something went wrong on our side", "Nothing was saved. Please try again shortly."),
+    503: ("The site is busy", "Nothing was saved. Please try again in a few seconds."),
 }
 
 
@@ -32,6 +43,42 @@ def register_errorhandlers(app: Flask) -> None:
         db.session.rollback()
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         return _render(InternalServerError.code)
+
+    @app.errorhandler(OperationalError)
+    def handle_database_error(error: OperationalError):
+        if not is_database_busy(error):
+            return handle_unexpected(error)
+        db.session.rollback()
+        app.logger.warning("Database busy on %s %s: %s", request.method, request.path, error.orig)
+        return _render_busy()
+
+
+def is_database_busy(error: OperationalError) -> bool:
+    """True when the write failed only because others held the lock too long: worth a retry."""
+    orig = error.orig
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in SQLITE_BUSY_CODES
+    return getattr(orig, "sqlstate", None) in POSTGRES_BUSY_STATES
+
+
+def _render_busy():
+    """503 with Retry-After, on a page that needs no database.
+
+    The template is rendered without the context processors: Flask-Login's would load the
+    signed-in user, waiting for the same lock again.
+    """
+    code = ServiceUnavailable.code
+    title, advice = MESSAGES[code]
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if request.path.startswith("/places/search") or request.accept_mimetypes.best == (
+        "application/json"
+    ):
+        return {"error": title}, code, headers
+    page = current_app.jinja_env.get_template("errors/busy.html").render(
+        code=code, title=title, advice=advice, campaign_name=current_app.config["CAMPAIGN_NAME"]
+    )
+    return page, code, headers
 
 
 def _render(code: int) -> tuple:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import click
+from flask import g, has_request_context, request
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -31,18 +33,76 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 
 
+# How long a SQLite writer waits for another's transaction before giving up (the request
+# then answers 503, see errors.py). A module setting so a test can shorten it.
+SQLITE_BUSY_TIMEOUT_MS = 5000
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Flask commands that serve or wait for a person rather than do one job and exit.
+INTERACTIVE_COMMANDS = frozenset({"run", "shell"})
+
+
 @event.listens_for(Engine, "connect")
 def _configure_sqlite(dbapi_connection, connection_record) -> None:
     """SQLite needs foreign keys switched on and a busy timeout so writers queue, not fail."""
     if isinstance(dbapi_connection, sqlite3.Connection):
+        # pysqlite would BEGIN (DEFERRED) by itself before the first write; we BEGIN ourselves
+        # in _begin_sqlite instead (SQLAlchemy's documented recipe for pysqlite).
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_MS)}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # Aggregates scan the commitment table; a 64 MiB page cache keeps it in memory.
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _begin_sqlite(conn) -> None:
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(sqlite_begin_statement())
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _note_request_work_done(conn) -> None:
+    if conn.dialect.name == "sqlite" and has_request_context():
+        g.sqlite_request_work_done = True
+
+
+def sqlite_begin_statement() -> str:
+    """How a SQLite transaction starts: BEGIN IMMEDIATE where the work is expected to write.
+
+    A DEFERRED transaction that read first and then writes must upgrade its lock; in WAL mode,
+    if another process committed in between, SQLite fails at once with "database is locked"
+    (its snapshot is stale, so waiting cannot help and busy_timeout is not consulted).
+    BEGIN IMMEDIATE takes the write lock up front, so writers queue on busy_timeout instead,
+    and what a write reads is read under the same lock (no check-then-insert races).
+
+    But only one IMMEDIATE transaction runs at a time, so taking it for every page would queue
+    all readers behind writers. Hence:
+    - Requests other than GET/HEAD/OPTIONS begin IMMEDIATE, until the view has committed (or
+      rolled back) once: what follows is reading for the email and the redirect, and the
+      write lock must not wait on a mail server. A view ends its transaction before mailing.
+    - Safe requests begin DEFERRED and, in WAL mode, read a snapshot without waiting for
+      anyone (no GET writes).
+    - Flask commands (cron jobs, seeding, migrations, backups) begin IMMEDIATE, except
+      `flask shell`, where a person at a prompt must not hold the write lock while they think,
+      and `flask run`, where the request decides, as under gunicorn.
+    - Other code (tests, scripts) begins DEFERRED: such a transaction that read before another
+      process wrote cannot write any more, so commit or roll back before writing.
+    """
+    command = click.get_current_context(silent=True)
+    if command is not None and command.command.name not in INTERACTIVE_COMMANDS:
+        return "BEGIN IMMEDIATE"
+    if (
+        has_request_context()
+        and request.method not in SAFE_METHODS
+        and not g.get("sqlite_request_work_done")
+    ):
+        return "BEGIN IMMEDIATE"
+    return "BEGIN"
 
 
 def db_enum(enum_class, name: str):

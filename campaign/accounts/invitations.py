@@ -8,6 +8,8 @@ life (`INVITATION_MAX_AGE`), so a reset link can never be replayed as an invitat
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import current_app, url_for
 from sqlalchemy import select
 
@@ -17,7 +19,7 @@ from campaign.accounts.reset import _fingerprint, _serializer, user_for_reset_to
 from campaign.accounts.roles import Role
 from campaign.audit.operations import record
 from campaign.extensions import db
-from campaign.mail import send_mail
+from campaign.mail import MailError, send_mail
 from campaign.timeutil import utcnow
 
 SALT = "campaign.accounts.invitation"
@@ -55,8 +57,17 @@ def unclaimed_by_ids(ids: set[int]) -> list[User]:
     return unclaimed(list(db.session.scalars(stmt)))
 
 
-def send_invitation(user: User, actor: User | None) -> None:
-    """Email the claim link. Raises `campaign.mail.MailError`; call after committing."""
+@dataclass(frozen=True)
+class Invitation:
+    """An invitation email, prepared while reading, sent after the transaction has ended."""
+
+    user_id: int
+    to: str
+    subject: str
+    body: str
+
+
+def prepare_invitation(user: User) -> Invitation:
     token = make_invitation_token(user)
     link = url_for("password.claim", token=token, _external=True)
     days = int(current_app.config["INVITATION_MAX_AGE"]) // 86400
@@ -70,5 +81,33 @@ def send_invitation(user: User, actor: User | None) -> None:
         f"{link}\n\n"
         "The link works once. If you did not expect this email, you can ignore it.\n"
     )
-    send_mail(user.email, f"Your {campaign_name} account is ready", body)
-    record(actor, "user.invited", user, f"Invitation emailed to {user.email}")
+    return Invitation(user.id, user.email, f"Your {campaign_name} account is ready", body)
+
+
+def send_invitations(users: list[User], actor: User) -> tuple[int, int]:
+    """Email each user their link; (sent, failed). Commits: one audit entry per email sent.
+
+    No transaction is open while the mail server answers (on SQLite it would hold the
+    write lock), so the emails are prepared first and each is recorded after it went out.
+    """
+    invitations = [prepare_invitation(user) for user in users]
+    actor_id = actor.id
+    db.session.rollback()
+    sent = failed = 0
+    for invitation in invitations:
+        try:
+            send_mail(invitation.to, invitation.subject, invitation.body)
+        except MailError:
+            current_app.logger.exception("Invitation to user %s not sent", invitation.user_id)
+            failed += 1
+            continue
+        user = db.session.get(User, invitation.user_id)
+        record(
+            db.session.get(User, actor_id),
+            "user.invited",
+            user,
+            f"Invitation emailed to {invitation.to}",
+        )
+        db.session.commit()
+        sent += 1
+    return sent, failed

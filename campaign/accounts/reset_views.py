@@ -40,6 +40,7 @@ def forgot():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         found = request_password_reset(form.email.data)
+        db.session.rollback()  # nothing to save: end the transaction before mailing
         if found is not None:
             user, token = found
             try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -15,7 +14,7 @@ from flask import (
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from campaign.accounts.invitations import send_invitation, unclaimed
+from campaign.accounts.invitations import send_invitations, unclaimed
 from campaign.accounts.models import User
 from campaign.accounts.roles import (
     Role,
@@ -30,7 +29,6 @@ from campaign.extensions import db
 from campaign.followup.forms import AssignForm, ContactForm
 from campaign.followup.operations import contact_log, staff_members
 from campaign.forms import require_action_form
-from campaign.mail import MailError
 from campaign.places.matching import STATES
 from campaign.security import role_required
 from campaign.timeutil import today
@@ -121,12 +119,10 @@ def invite(official_id: int):
     if not unclaimed([person]):
         flash(f"{person.name} has already claimed the account (or it is deactivated).", "error")
     else:
-        try:
-            send_invitation(person, current_user)
-        except MailError:
-            current_app.logger.exception("Invitation to user %s not sent", person.id)
-            flash("The invitation could not be sent: the mail server refused it.", "error")
+        email = person.email
+        sent, _failed = send_invitations([person], current_user)
+        if sent:
+            flash(f"Invitation sent to {email}.", "success")
         else:
-            db.session.commit()
-            flash(f"Invitation sent to {person.email}.", "success")
+            flash("The invitation could not be sent: the mail server refused it.", "error")
     return redirect(url_for("directory.official", official_id=official_id))

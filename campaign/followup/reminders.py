@@ -60,10 +60,12 @@ def _deliver(user: User, kind: str, subject: str, body: str, ids: list[int], tod
         subject=subject,
         commitment_ids=",".join(map(str, ids)),
     )
+    address = user.email  # read now: after the commit it would be a query, and a
+    # transaction held open while SMTP answers would keep the app's writers waiting.
     db.session.add(sent)
     db.session.commit()
     try:
-        send_mail(user.email, subject, body)
+        send_mail(address, subject, body)
     except MailError:
         db.session.delete(sent)
         db.session.commit()

@@ -10,7 +10,6 @@ from pathlib import Path
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -21,7 +20,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.utils import secure_filename
 
-from campaign.accounts.invitations import send_invitation, unclaimed_by_ids
+from campaign.accounts.invitations import send_invitations, unclaimed_by_ids
 from campaign.accounts.roles import is_staff
 from campaign.commitments.models import Commitment, TimelineEntry
 from campaign.exports import csv_response
@@ -42,7 +41,6 @@ from campaign.imports.sheets import (
 )
 from campaign.imports.spreadsheet import FIELDS, SpreadsheetError, guess_mapping, read_sheet
 from campaign.imports.triage import import_mailbox
-from campaign.mail import MailError
 from campaign.security import allow_large_body, role_required
 
 bp = Blueprint("imports", __name__, url_prefix="/staff/imports")
@@ -324,21 +322,13 @@ def invite(batch_id: int):
     """Email each official this import created (and who has not claimed yet) their link."""
     require_action_form()
     batch = db.get_or_404(ImportBatch, batch_id)
-    sent, failed = 0, 0
-    for official in unclaimed_by_ids(_officials_of(batch)):
-        try:
-            send_invitation(official, current_user)
-        except MailError:
-            current_app.logger.exception("Invitation to user %s not sent", official.id)
-            failed += 1
-            continue
-        db.session.commit()
-        sent += 1
+    batch_id = batch.id
+    sent, failed = send_invitations(unclaimed_by_ids(_officials_of(batch)), current_user)
     if failed:
         flash(f"{sent} invitations sent; {failed} could not be sent (mail server).", "error")
     else:
         flash(f"{sent} invitations sent.", "success")
-    return redirect(url_for("imports.report", batch_id=batch.id))
+    return redirect(url_for("imports.report", batch_id=batch_id))
 
 
 def _officials_of(batch: ImportBatch) -> set[int]:
