@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
@@ -13,12 +14,21 @@ NOTE_MAX = 2000
 EARLIEST_DATE = date(2000, 1, 1)
 
 
+# Never kept in stored text: C0 controls but tab and newline (NUL breaks PostgreSQL, escape
+# sequences a terminal reading a CSV), DEL and C1 controls, and the bidi embeddings, overrides
+# and isolates that make "evil\u202etxt.exe" display as "evilexe.txt" (Trojan Source). The
+# plain direction marks (U+200E, U+200F, U+061C) stay: right-to-left names need them.
+UNSAFE_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def strip(value):
-    """Trim surrounding white space and drop control characters people paste by accident."""
+    """Trim surrounding white space and drop control characters people paste by accident.
+
+    Carriage returns go too, so a note keeps one kind of line break whatever browser sent it.
+    """
     if not isinstance(value, str):
         return value
-    cleaned = "".join(ch for ch in value if ch in "\n\t" or ord(ch) >= 32)
-    return cleaned.strip()
+    return UNSAFE_CHARACTERS.sub("", value).strip()
 
 
 def strip_line(value):

@@ -1,0 +1,50 @@
+"""The shared field filters: what text is kept, and what never reaches the database."""
+
+import pytest
+
+from campaign.validation import strip, strip_line
+
+
+@pytest.mark.parametrize(
+    ("character", "why"),
+    [
+        ("\x00", "NUL: PostgreSQL refuses it in text"),
+        ("\x07", "bell"),
+        ("\x1b", "escape: starts terminal sequences"),
+        ("\r", "carriage return: notes keep one kind of line break"),
+        ("\x7f", "delete"),
+        ("\x85", "next line (C1 control)"),
+        ("\x9b", "control sequence introducer (C1)"),
+        ("\u202a", "left-to-right embedding"),
+        ("\u202b", "right-to-left embedding"),
+        ("\u202c", "pop directional formatting"),
+        ("\u202d", "left-to-right override"),
+        ("\u202e", "right-to-left override"),
+        ("\u2066", "left-to-right isolate"),
+        ("\u2067", "right-to-left isolate"),
+        ("\u2068", "first strong isolate"),
+        ("\u2069", "pop directional isolate"),
+    ],
+)
+def test_control_and_bidi_override_characters_are_dropped(character, why):
+    assert strip(f"invoice{character}fdp.exe") == "invoicefdp.exe", why
+    assert strip_line(f"Ana{character} Bo") == "Ana Bo", why
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "שלום\u200f עולם",  # right-to-left mark: needed by right-to-left names
+        "گل\u200cها",  # zero-width non-joiner: part of Persian spelling
+        "Doña Ana · Saint-Paul’s “best”",
+        "👩🏽\u200d⚕️",  # zero-width joiner inside an emoji
+    ],
+)
+def test_ordinary_text_in_any_script_is_kept(text):
+    assert strip(text) == text
+    assert strip_line(text) == text
+
+
+def test_notes_keep_their_lines_and_tabs_and_one_line_fields_do_not():
+    assert strip("  first\r\n\tsecond\n") == "first\n\tsecond"
+    assert strip_line("  first\r\n\tsecond\n") == "first second"
