@@ -12,6 +12,7 @@ from campaign.timeutil import today
 
 NOTE_MAX = 2000
 EARLIEST_DATE = date(2000, 1, 1)
+MAX_RECORD_ID = 2**31 - 1  # the databases' integer primary keys
 
 
 # Never kept in stored text: C0 controls but tab and newline (NUL breaks PostgreSQL, escape
@@ -35,6 +36,20 @@ def strip_line(value):
     """Like strip, for one-line fields: inner runs of white space become one space."""
     value = strip(value)
     return " ".join(value.split()) if isinstance(value, str) else value
+
+
+def record_id(text) -> int | None:
+    """A record id typed in a form or URL: ASCII digits for 1 to MAX_RECORD_ID, else None.
+
+    `str.isdigit()` is not enough: it accepts "²", which int() refuses, and "١", which int()
+    reads as 1; and an id past the integer column overflows SQLite and PostgreSQL.
+    """
+    if not isinstance(text, str) or not (0 < len(text) <= 10) or not text.isascii():
+        return None
+    if not text.isdigit():
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_RECORD_ID else None
 
 
 class WebLink:

@@ -203,6 +203,44 @@ def test_only_staff_can_own_follow_ups(client, auth, make, catalog, staff):
     assert db.session.get(FollowUp, commitment.id) is None
 
 
+@pytest.mark.parametrize("owner", ["²", "١", "99999999999999999999", "-1", "1e3", " 7"])
+def test_an_owner_that_is_not_a_plain_record_id_is_refused(
+    client, auth, make, catalog, staff, owner
+):
+    commitment = make.commitment(make.user(), catalog[0])
+    auth.login("staff@example.org")
+    response = client.post(
+        "/staff/assign", data={"owner": owner, "commitment_ids": [str(commitment.id)]}
+    )
+    assert response.status_code == 400
+    assert db.session.get(FollowUp, commitment.id) is None
+
+
+def test_assignment_skips_ticked_ids_that_are_not_plain_record_ids(
+    client, auth, make, catalog, staff
+):
+    commitment = make.commitment(make.user(), catalog[0])
+    auth.login("staff@example.org")
+    response = client.post(
+        "/staff/assign",
+        data={
+            "owner": str(staff.id),
+            "commitment_ids": ["²", "١", "99999999999999999999", "0", str(commitment.id)],
+        },
+    )
+    assert response.status_code == 302
+    assert list(db.session.scalars(select(FollowUp.commitment_id))) == [commitment.id]
+
+
+@pytest.mark.parametrize("owner", ["²", "99999999999999999999", "0"])
+def test_queue_filter_by_an_unreadable_owner_shows_my_queue(
+    client, auth, make, catalog, staff, owner
+):
+    for path in ("/staff/queue", "/staff/queue.csv"):
+        auth.login("staff@example.org")
+        assert client.get(path, query_string={"owner": owner}).status_code == 200
+
+
 def test_queue_csv_neutralises_formulas(client, auth, make, catalog, staff):
     make.commitment(
         make.user(name='=HYPERLINK("http://evil.example","x")'), catalog[0], pledged_on=today()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from campaign.validation import strip, strip_line
+from campaign.validation import MAX_RECORD_ID, record_id, strip, strip_line
 
 
 @pytest.mark.parametrize(
@@ -48,3 +48,27 @@ def test_ordinary_text_in_any_script_is_kept(text):
 def test_notes_keep_their_lines_and_tabs_and_one_line_fields_do_not():
     assert strip("  first\r\n\tsecond\n") == "first\n\tsecond"
     assert strip_line("  first\r\n\tsecond\n") == "first second"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1", 1),
+        ("0042", 42),
+        (str(MAX_RECORD_ID), MAX_RECORD_ID),
+        (str(MAX_RECORD_ID + 1), None),
+        ("99999999999999999999", None),
+        ("9" * 5000, None),  # int() refuses more than 4,300 digits
+        ("0", None),
+        ("-1", None),
+        ("+1", None),
+        (" 1", None),
+        ("1.0", None),
+        ("²", None),  # isdigit() says yes, int() says no
+        ("١", None),  # Arabic-Indic one: int() would read it as 1
+        ("", None),
+        (None, None),
+    ],
+)
+def test_record_ids_are_plain_ascii_digits_within_the_integer_column(text, expected):
+    assert record_id(text) == expected
