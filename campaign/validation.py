@@ -52,6 +52,12 @@ def record_id(text) -> int | None:
     return value if 0 < value <= MAX_RECORD_ID else None
 
 
+def page_number(text) -> int:
+    """The page a query string asks for, or 1. A page past the last one shows an empty list,
+    but one too large for the database's OFFSET would be a 500."""
+    return record_id(text) or 1
+
+
 class WebLink:
     """Only http and https links with a host: no javascript:, data: or mailto: in evidence."""
 

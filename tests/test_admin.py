@@ -57,3 +57,8 @@ def test_unknown_role_is_a_400_and_changes_nothing(client, admin, make):
     assert client.post(f"/admin/users/{user.id}", data={"role": "overlord"}).status_code == 400
     db.session.refresh(user)
     assert user.role == Role.OFFICIAL
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "2147483647", "²", "-3", "x"])
+def test_any_page_number_shows_a_page_rather_than_an_error(client, admin, page):
+    assert client.get("/admin/users", query_string={"page": page}).status_code == 200

@@ -2,7 +2,7 @@
 
 import pytest
 
-from campaign.validation import MAX_RECORD_ID, record_id, strip, strip_line
+from campaign.validation import MAX_RECORD_ID, page_number, record_id, strip, strip_line
 
 
 @pytest.mark.parametrize(
@@ -72,3 +72,10 @@ def test_notes_keep_their_lines_and_tabs_and_one_line_fields_do_not():
 )
 def test_record_ids_are_plain_ascii_digits_within_the_integer_column(text, expected):
     assert record_id(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("3", 3), (None, 1), ("", 1), ("0", 1), ("-2", 1), ("9" * 30, 1)]
+)
+def test_page_numbers_fall_back_to_the_first_page(text, expected):
+    assert page_number(text) == expected
