@@ -109,3 +109,15 @@ def test_any_audit_page_number_shows_a_page_rather_than_an_error(client, auth, m
     make.user(Role.STAFF, email="staff@example.org")
     auth.login("staff@example.org")
     assert client.get("/staff/audit/", query_string={"page": page}).status_code == 200
+
+
+def test_an_audit_filter_with_control_characters_is_not_an_error(client, auth, make):
+    from campaign.audit.operations import record
+
+    staff = make.user(Role.STAFF, email="staff@example.org")
+    record(staff, "user.created", staff, "Account created for Sam")
+    db.session.commit()
+    auth.login("staff@example.org")
+    response = client.get("/staff/audit/", query_string={"action": "user.created\x00"})
+    assert response.status_code == 200
+    assert "Account created" in response.get_data(as_text=True)

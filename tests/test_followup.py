@@ -396,3 +396,14 @@ def test_assigning_an_official_assigns_all_their_commitments(client, auth, make,
         },
     )
     assert {db.session.get(FollowUp, c.id).owner_id for c in commitments} == {other.id}
+
+
+@pytest.mark.parametrize("path", ["/staff/queue", "/staff/queue.csv"])
+def test_a_queue_policy_filter_with_control_characters_is_not_an_error(
+    client, auth, make, catalog, staff, path
+):
+    make.commitment(make.user(name="Rosa Public"), catalog[0], pledged_on=today())
+    auth.login("staff@example.org")
+    response = client.get(path, query_string={"owner": "all", "policy": f"{catalog[0].slug}\x00"})
+    assert response.status_code == 200
+    assert "Rosa Public" in response.get_data(as_text=True)

@@ -12,7 +12,7 @@ from campaign.accounts.roles import Role, can_manage_users
 from campaign.extensions import db
 from campaign.forms import require_action_form
 from campaign.security import role_required
-from campaign.validation import page_number
+from campaign.validation import page_number, strip_line
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
@@ -21,7 +21,7 @@ PAGE_SIZE = 50
 @bp.route("/users")
 @role_required(can_manage_users)
 def users():
-    search = (request.args.get("q") or "")[:80].strip()
+    search = strip_line(request.args.get("q") or "")[:80]
     role = request.args.get("role") if request.args.get("role") in {r.value for r in Role} else None
     stmt = select(User)
     if search:

@@ -10,7 +10,7 @@ from campaign.accounts.roles import is_staff
 from campaign.audit.models import AuditEntry
 from campaign.extensions import db
 from campaign.security import role_required
-from campaign.validation import page_number
+from campaign.validation import page_number, strip_line
 
 bp = Blueprint("audit", __name__, url_prefix="/staff/audit")
 
@@ -18,7 +18,7 @@ bp = Blueprint("audit", __name__, url_prefix="/staff/audit")
 @bp.route("/")
 @role_required(is_staff)
 def index():
-    action = (request.args.get("action") or "")[:60]
+    action = strip_line(request.args.get("action") or "")[:60]
     stmt = select(AuditEntry).options(joinedload(AuditEntry.actor))
     if action:
         stmt = stmt.where(AuditEntry.action == action)

@@ -34,7 +34,7 @@ from campaign.places.matching import STATES
 from campaign.places.models import Jurisdiction
 from campaign.security import is_safe_redirect_target, role_required
 from campaign.timeutil import today
-from campaign.validation import record_id
+from campaign.validation import record_id, strip_line
 
 bp = Blueprint("followup", __name__, url_prefix="/staff")
 QUEUE_PAGE_SIZE = 50
@@ -47,7 +47,7 @@ def _queue_filter() -> QueueFilter:
         owner = "mine"
     state = args.get("state") if args.get("state") in STATES else None
     stage = args.get("stage") if args.get("stage") in {s.value for s in Stage} else None
-    policy = (args.get("policy") or "")[:80] or None
+    policy = strip_line(args.get("policy") or "")[:80] or None
     return QueueFilter(owner=owner, state=state, policy=policy, stage=stage)
 
 
