@@ -28,7 +28,7 @@ def home():
     )
 
 
-@bp.route("/policies/<slug>")
+@bp.route("/policies/<slug:slug>")
 def policy(slug: str):
     found = get_policy_by_slug(slug)
     if found is None:
@@ -40,7 +40,7 @@ def policy(slug: str):
     )
 
 
-@bp.route("/policies/<slug>/edit", methods=["GET", "POST"])
+@bp.route("/policies/<slug:slug>/edit", methods=["GET", "POST"])
 @role_required(is_staff)
 def edit_policy(slug: str):
     found = get_policy_by_slug(slug)
