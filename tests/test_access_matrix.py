@@ -274,7 +274,14 @@ def test_every_matrix_path_reaches_the_endpoint_it_classifies(app, world):
 
 @pytest.fixture
 def world(make, catalog):
-    """Official A's records, official B, an organizer, a staff member and an admin."""
+    return build_world(make, catalog)
+
+
+def build_world(make, catalog) -> dict:
+    """Official A's records, official B, an organizer, a staff member and an admin.
+
+    Returns the values that fill the matrix's URL placeholders and form data.
+    """
     now = today()
     alma = make.user(
         name=OWNER_NAME,
