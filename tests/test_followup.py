@@ -251,33 +251,6 @@ def test_queue_csv_neutralises_formulas(client, auth, make, catalog, staff):
     assert row["official"].startswith("'=HYPERLINK")
 
 
-@pytest.mark.parametrize("role", [None, Role.OFFICIAL, Role.ORGANIZER])
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("get", "/staff/queue"),
-        ("get", "/staff/queue.csv"),
-        ("post", "/staff/assign"),
-        ("get", "/staff/commitments/{id}"),
-        ("post", "/staff/commitments/{id}"),
-        ("get", "/staff/jurisdictions"),
-        ("post", "/staff/jurisdictions/1/confirm"),
-        ("post", "/staff/timeline/1/verify"),
-        ("post", "/staff/officials/1/contact"),
-    ],
-)
-def test_staff_routes_refuse_everyone_else(client, auth, make, catalog, role, method, path):
-    commitment = make.commitment(make.user(), catalog[0])
-    if role is not None:
-        make.user(role, email="x@example.org")
-        auth.login("x@example.org")
-    response = getattr(client, method)(path.format(id=commitment.id), data={"kind": "call"})
-    if role is None:
-        assert response.status_code == 302 and "/login" in response.headers["Location"]
-    else:
-        assert response.status_code == 403
-
-
 def test_log_contact_refuses_a_commitment_of_another_official(make, catalog, staff):
     from campaign.followup.operations import FollowUpError
 
