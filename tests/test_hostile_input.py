@@ -25,7 +25,6 @@ import pytest
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from campaign.exports import FORMULA_PREFIXES
 from campaign.extensions import db
 from tests.test_access_matrix import ADMIN, ANON, LOGINS, MATRIX, ORG, A, build_world
 
@@ -60,6 +59,8 @@ MARKUP_PAYLOADS = [
     *(text for text in PAYLOADS.values() if any(ch in text for ch in "<>\"'")),
 ]
 EVALUATED = "a49z"  # what the template payloads would print if anything evaluated them
+# OWASP "CSV injection": a spreadsheet may run a cell starting with one of these as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 RAW_BYTES = b"\xff\xfe\xc3(\xed\xa0\x80"  # not UTF-8: a lone continuation and a surrogate
 
 # Values that make a form otherwise valid where the page leaves a field empty.
