@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from campaign.config import CONFIGS, check_production_safety, database_url
 from campaign.security import CampaignRequest
@@ -25,6 +25,16 @@ class RecordIdConverter(IntegerConverter):
         super().__init__(url_map, min=1, max=2**31 - 1)
 
 
+class SlugConverter(BaseConverter):
+    """`<slug:...>`: lower-case words and digits joined by hyphens, as catalog slugs are.
+
+    Anything else names no record, so it is a 404 before any query; a NUL byte in a plain
+    string parameter made PostgreSQL refuse the query (a 500).
+    """
+
+    regex = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+
+
 def create_app(overrides: Mapping | None = None) -> Flask:
     """Build an app: config, extensions, blueprints, error pages, security headers,
     commands. No I/O."""
@@ -37,6 +47,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     configure(app, overrides)
     app.url_map.converters["id"] = RecordIdConverter
     app.request_class = CampaignRequest
+    app.url_map.converters["slug"] = SlugConverter
     register_extensions(app)
     register_blueprints(app)
     register_throttles(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
@@ -11,20 +12,50 @@ from campaign.timeutil import today
 
 NOTE_MAX = 2000
 EARLIEST_DATE = date(2000, 1, 1)
+MAX_RECORD_ID = 2**31 - 1  # the databases' integer primary keys
+
+
+# Never kept in stored text: C0 controls but tab and newline (NUL breaks PostgreSQL, escape
+# sequences a terminal reading a CSV), DEL and C1 controls, and the bidi embeddings, overrides
+# and isolates that make "evil\u202etxt.exe" display as "evilexe.txt" (Trojan Source). The
+# plain direction marks (U+200E, U+200F, U+061C) stay: right-to-left names need them.
+UNSAFE_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def strip(value):
-    """Trim surrounding white space and drop control characters people paste by accident."""
+    """Trim surrounding white space and drop control characters people paste by accident.
+
+    Carriage returns go too, so a note keeps one kind of line break whatever browser sent it.
+    """
     if not isinstance(value, str):
         return value
-    cleaned = "".join(ch for ch in value if ch in "\n\t" or ord(ch) >= 32)
-    return cleaned.strip()
+    return UNSAFE_CHARACTERS.sub("", value).strip()
 
 
 def strip_line(value):
     """Like strip, for one-line fields: inner runs of white space become one space."""
     value = strip(value)
     return " ".join(value.split()) if isinstance(value, str) else value
+
+
+def record_id(text) -> int | None:
+    """A record id typed in a form or URL: ASCII digits for 1 to MAX_RECORD_ID, else None.
+
+    `str.isdigit()` is not enough: it accepts "²", which int() refuses, and "١", which int()
+    reads as 1; and an id past the integer column overflows SQLite and PostgreSQL.
+    """
+    if not isinstance(text, str) or not (0 < len(text) <= 10) or not text.isascii():
+        return None
+    if not text.isdigit():
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_RECORD_ID else None
+
+
+def page_number(text) -> int:
+    """The page a query string asks for, or 1. A page past the last one shows an empty list,
+    but one too large for the database's OFFSET would be a 500."""
+    return record_id(text) or 1
 
 
 class WebLink:

@@ -11,6 +11,8 @@ from campaign.catalog.models import Policy
 from campaign.commitments.models import Commitment, TimelineEntry, Visibility
 from campaign.commitments.stages import Stage
 from campaign.extensions import db
+from campaign.followup.models import ContactKind, ContactLogEntry
+from campaign.help.models import HelpMessage, HelpRequest, HelpStatus, HelpTopic
 from campaign.places.matching import normalize_name
 from campaign.places.models import Jurisdiction, JurisdictionKind
 from campaign.security import hash_password
@@ -105,3 +107,65 @@ class Factories:
             )
         db.session.commit()
         return commitment
+
+    def progress(
+        self,
+        commitment: Commitment,
+        stage: Stage,
+        *,
+        occurred_on: date,
+        evidence_url: str | None = None,
+        note: str | None = None,
+    ) -> TimelineEntry:
+        """A timeline entry the official recorded, moving the commitment to `stage`."""
+        entry = TimelineEntry(
+            stage=stage,
+            occurred_on=occurred_on,
+            evidence_url=evidence_url,
+            note=note,
+            recorded_by=commitment.official,
+        )
+        commitment.timeline.add(entry)
+        commitment.stage = stage
+        if stage.rank > commitment.furthest_stage.rank:
+            commitment.furthest_stage = stage
+        commitment.stage_changed_on = occurred_on
+        db.session.commit()
+        return entry
+
+    def help_request(
+        self, commitment: Commitment, body: str = "Can someone help?", *, topic=HelpTopic.OTHER
+    ) -> HelpRequest:
+        """An official's open request for help on their own commitment."""
+        request = HelpRequest(
+            commitment=commitment,
+            official=commitment.official,
+            topic=topic,
+            status=HelpStatus.WAITING_FOR_STAFF,
+            messages=[HelpMessage(author=commitment.official, body=body)],
+        )
+        db.session.add(request)
+        db.session.commit()
+        return request
+
+    def contact(
+        self,
+        official: User,
+        staff: User,
+        *,
+        note: str = "",
+        commitment: Commitment | None = None,
+        contacted_on: date = date(2026, 2, 2),
+    ) -> ContactLogEntry:
+        """A staff member's contact-log entry about an official (or one commitment)."""
+        entry = ContactLogEntry(
+            official=official,
+            commitment_id=commitment.id if commitment else None,
+            staff=staff,
+            kind=ContactKind.CALL,
+            contacted_on=contacted_on,
+            note=note,
+        )
+        db.session.add(entry)
+        db.session.commit()
+        return entry

@@ -57,3 +57,14 @@ def test_unknown_role_is_a_400_and_changes_nothing(client, admin, make):
     assert client.post(f"/admin/users/{user.id}", data={"role": "overlord"}).status_code == 400
     db.session.refresh(user)
     assert user.role == Role.OFFICIAL
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "2147483647", "²", "-3", "x"])
+def test_any_page_number_shows_a_page_rather_than_an_error(client, admin, page):
+    assert client.get("/admin/users", query_string={"page": page}).status_code == 200
+
+
+def test_an_account_search_with_control_characters_is_read_as_plain_text(client, admin, make):
+    make.user(name="Rosa Public")
+    html = client.get("/admin/users", query_string={"q": "Ros\x00a\u202e"}).get_data(as_text=True)
+    assert "Rosa Public" in html

@@ -2,9 +2,11 @@
 
 import json
 
+import pytest
 from sqlalchemy import select
 
 from campaign.accounts.operations import set_password
+from campaign.accounts.roles import Role
 from campaign.audit.models import AuditEntry
 from campaign.audit.operations import entries_for
 from campaign.commitments.models import Commitment
@@ -100,3 +102,22 @@ def test_officials_and_organizers_cannot_read_the_audit_trail(client, auth, make
         auth.login(email)
         assert client.get("/staff/audit/").status_code == 403
         auth.logout()
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "2147483647", "²", "-3", "x"])
+def test_any_audit_page_number_shows_a_page_rather_than_an_error(client, auth, make, page):
+    make.user(Role.STAFF, email="staff@example.org")
+    auth.login("staff@example.org")
+    assert client.get("/staff/audit/", query_string={"page": page}).status_code == 200
+
+
+def test_an_audit_filter_with_control_characters_is_not_an_error(client, auth, make):
+    from campaign.audit.operations import record
+
+    staff = make.user(Role.STAFF, email="staff@example.org")
+    record(staff, "user.created", staff, "Account created for Sam")
+    db.session.commit()
+    auth.login("staff@example.org")
+    response = client.get("/staff/audit/", query_string={"action": "user.created\x00"})
+    assert response.status_code == 200
+    assert "Account created" in response.get_data(as_text=True)

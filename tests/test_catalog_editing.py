@@ -1,6 +1,7 @@
 """Staff edit a policy's summary, ✓ flag and resource links without a deploy."""
 
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -55,3 +56,55 @@ def test_only_staff_edit_the_catalog(client, auth, make, catalog, role):
     assert (
         client.post(f"/policies/{catalog[0].slug}/edit", data={"summary": "x"}).status_code == 403
     )
+
+
+def _link_rows(html: str) -> list[tuple[str, str]]:
+    """The (label, url) rows of the edit form, in order."""
+    fields = dict(re.findall(r'name="(resources-\d+-(?:label|url))"[^>]*value="([^"]*)"', html))
+    rows, i = [], 0
+    while f"resources-{i}-label" in fields:
+        rows.append((fields[f"resources-{i}-label"], fields[f"resources-{i}-url"]))
+        i += 1
+    return rows
+
+
+def _links(count: int) -> dict[str, str]:
+    data = {}
+    for i in range(count):
+        data[f"resources-{i}-label"] = f"Link {i}"
+        data[f"resources-{i}-url"] = f"https://campaign.example.org/{i}"
+    return data
+
+
+def test_the_edit_form_lists_each_link_once_and_saving_it_unchanged_keeps_them(
+    client, auth, make, catalog
+):
+    make.user(Role.STAFF, email="staff@example.org")
+    auth.login("staff@example.org")
+    policy = catalog[0]
+    client.post(f"/policies/{policy.slug}/edit", data={"summary": "S", **_links(2)})
+    rows = _link_rows(client.get(f"/policies/{policy.slug}/edit").get_data(as_text=True))
+    assert rows == [
+        ("Link 0", "https://campaign.example.org/0"),
+        ("Link 1", "https://campaign.example.org/1"),
+        ("", ""),
+    ]
+    resubmitted = {}
+    for i, (label, url) in enumerate(rows):
+        resubmitted |= {f"resources-{i}-label": label, f"resources-{i}-url": url}
+    client.post(f"/policies/{policy.slug}/edit", data={"summary": "S", **resubmitted})
+    db.session.refresh(policy)
+    assert [r.label for r in policy.resources] == ["Link 0", "Link 1"]
+
+
+def test_a_policy_with_the_most_links_allowed_still_opens_for_editing(client, auth, make, catalog):
+    make.user(Role.STAFF, email="staff@example.org")
+    auth.login("staff@example.org")
+    policy = catalog[0]
+    saved = client.post(f"/policies/{policy.slug}/edit", data={"summary": "S", **_links(12)})
+    assert saved.status_code == 302
+    page = client.get(f"/policies/{policy.slug}/edit")
+    assert page.status_code == 200
+    assert _link_rows(page.get_data(as_text=True)) == [
+        (f"Link {i}", f"https://campaign.example.org/{i}") for i in range(12)
+    ]

@@ -64,3 +64,15 @@ def test_directory_is_closed_to_officials_and_visitors(client, auth, make, offic
         auth.login("x@example.org")
     response = client.get("/directory/")
     assert response.status_code == (403 if role else 302)
+
+
+@pytest.mark.parametrize("path", ["/directory/", "/directory/officials.csv"])
+def test_a_search_with_control_characters_is_read_as_plain_text(
+    client, auth, make, officials, path
+):
+    """PostgreSQL refuses NUL in a query parameter: the search is cleaned like a form field."""
+    make.user(Role.STAFF, email="staff@example.org")
+    auth.login("staff@example.org")
+    response = client.get(path, query_string={"q": "Ros\x00a\u202e"})
+    assert response.status_code == 200
+    assert "Rosa Public" in response.get_data(as_text=True)

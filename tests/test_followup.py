@@ -203,6 +203,44 @@ def test_only_staff_can_own_follow_ups(client, auth, make, catalog, staff):
     assert db.session.get(FollowUp, commitment.id) is None
 
 
+@pytest.mark.parametrize("owner", ["²", "١", "99999999999999999999", "-1", "1e3", " 7"])
+def test_an_owner_that_is_not_a_plain_record_id_is_refused(
+    client, auth, make, catalog, staff, owner
+):
+    commitment = make.commitment(make.user(), catalog[0])
+    auth.login("staff@example.org")
+    response = client.post(
+        "/staff/assign", data={"owner": owner, "commitment_ids": [str(commitment.id)]}
+    )
+    assert response.status_code == 400
+    assert db.session.get(FollowUp, commitment.id) is None
+
+
+def test_assignment_skips_ticked_ids_that_are_not_plain_record_ids(
+    client, auth, make, catalog, staff
+):
+    commitment = make.commitment(make.user(), catalog[0])
+    auth.login("staff@example.org")
+    response = client.post(
+        "/staff/assign",
+        data={
+            "owner": str(staff.id),
+            "commitment_ids": ["²", "١", "99999999999999999999", "0", str(commitment.id)],
+        },
+    )
+    assert response.status_code == 302
+    assert list(db.session.scalars(select(FollowUp.commitment_id))) == [commitment.id]
+
+
+@pytest.mark.parametrize("owner", ["²", "99999999999999999999", "0"])
+def test_queue_filter_by_an_unreadable_owner_shows_my_queue(
+    client, auth, make, catalog, staff, owner
+):
+    for path in ("/staff/queue", "/staff/queue.csv"):
+        auth.login("staff@example.org")
+        assert client.get(path, query_string={"owner": owner}).status_code == 200
+
+
 def test_queue_csv_neutralises_formulas(client, auth, make, catalog, staff):
     make.commitment(
         make.user(name='=HYPERLINK("http://evil.example","x")'), catalog[0], pledged_on=today()
@@ -211,33 +249,6 @@ def test_queue_csv_neutralises_formulas(client, auth, make, catalog, staff):
     body = client.get("/staff/queue.csv?owner=all").data.decode("utf-8-sig")
     row = next(csv.DictReader(io.StringIO(body)))
     assert row["official"].startswith("'=HYPERLINK")
-
-
-@pytest.mark.parametrize("role", [None, Role.OFFICIAL, Role.ORGANIZER])
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("get", "/staff/queue"),
-        ("get", "/staff/queue.csv"),
-        ("post", "/staff/assign"),
-        ("get", "/staff/commitments/{id}"),
-        ("post", "/staff/commitments/{id}"),
-        ("get", "/staff/jurisdictions"),
-        ("post", "/staff/jurisdictions/1/confirm"),
-        ("post", "/staff/timeline/1/verify"),
-        ("post", "/staff/officials/1/contact"),
-    ],
-)
-def test_staff_routes_refuse_everyone_else(client, auth, make, catalog, role, method, path):
-    commitment = make.commitment(make.user(), catalog[0])
-    if role is not None:
-        make.user(role, email="x@example.org")
-        auth.login("x@example.org")
-    response = getattr(client, method)(path.format(id=commitment.id), data={"kind": "call"})
-    if role is None:
-        assert response.status_code == 302 and "/login" in response.headers["Location"]
-    else:
-        assert response.status_code == 403
 
 
 def test_log_contact_refuses_a_commitment_of_another_official(make, catalog, staff):
@@ -358,3 +369,14 @@ def test_assigning_an_official_assigns_all_their_commitments(client, auth, make,
         },
     )
     assert {db.session.get(FollowUp, c.id).owner_id for c in commitments} == {other.id}
+
+
+@pytest.mark.parametrize("path", ["/staff/queue", "/staff/queue.csv"])
+def test_a_queue_policy_filter_with_control_characters_is_not_an_error(
+    client, auth, make, catalog, staff, path
+):
+    make.commitment(make.user(name="Rosa Public"), catalog[0], pledged_on=today())
+    auth.login("staff@example.org")
+    response = client.get(path, query_string={"owner": "all", "policy": f"{catalog[0].slug}\x00"})
+    assert response.status_code == 200
+    assert "Rosa Public" in response.get_data(as_text=True)

@@ -1,5 +1,8 @@
 """The public pages: the toolkit on the home page and a page per policy."""
 
+import pytest
+
+from campaign.accounts.roles import Role
 from campaign.commitments.models import Visibility
 from campaign.commitments.stages import Stage
 
@@ -61,6 +64,16 @@ def test_policy_page_names_public_commitments_and_only_counts_unnamed_ones(clien
     assert "1 more jurisdiction not named" in html
     assert '<th scope="row">Passed</th><td>1</td>' in html
     assert '<th scope="row">Pledged</th><td>1</td>' in html
+
+
+@pytest.mark.parametrize(
+    "path", ["/policies/a%00b", "/policies/a%00b/edit", "/policies/Cancel-ALPR", "/policies/-x"]
+)
+def test_a_policy_address_that_is_no_slug_is_a_404(client, auth, make, catalog, path):
+    make.user(Role.STAFF, email="staff@example.org")
+    auth.login("staff@example.org")
+    assert client.get(path).status_code == 404
+    assert client.post(path, data={"summary": "x"}).status_code in (404, 405)
 
 
 def test_unknown_policy_is_a_friendly_404(client, catalog):

@@ -12,6 +12,7 @@ from campaign.accounts.roles import Role, can_manage_users
 from campaign.extensions import db
 from campaign.forms import require_action_form
 from campaign.security import role_required
+from campaign.validation import page_number, strip_line
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
@@ -20,7 +21,7 @@ PAGE_SIZE = 50
 @bp.route("/users")
 @role_required(can_manage_users)
 def users():
-    search = (request.args.get("q") or "")[:80].strip()
+    search = strip_line(request.args.get("q") or "")[:80]
     role = request.args.get("role") if request.args.get("role") in {r.value for r in Role} else None
     stmt = select(User)
     if search:
@@ -30,7 +31,12 @@ def users():
         )
     if role:
         stmt = stmt.where(User.role == Role(role))
-    page = db.paginate(stmt.order_by(User.name, User.id), per_page=PAGE_SIZE, error_out=False)
+    page = db.paginate(
+        stmt.order_by(User.name, User.id),
+        page=page_number(request.args.get("page")),
+        per_page=PAGE_SIZE,
+        error_out=False,
+    )
     return render_template(
         "admin/users.html", page=page, search=search, role=role, roles_list=list(Role)
     )

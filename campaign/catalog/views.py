@@ -28,7 +28,7 @@ def home():
     )
 
 
-@bp.route("/policies/<slug>")
+@bp.route("/policies/<slug:slug>")
 def policy(slug: str):
     found = get_policy_by_slug(slug)
     if found is None:
@@ -40,7 +40,7 @@ def policy(slug: str):
     )
 
 
-@bp.route("/policies/<slug>/edit", methods=["GET", "POST"])
+@bp.route("/policies/<slug:slug>/edit", methods=["GET", "POST"])
 @role_required(is_staff)
 def edit_policy(slug: str):
     found = get_policy_by_slug(slug)
@@ -48,10 +48,12 @@ def edit_policy(slug: str):
         abort(404)
     form = PolicyForm(obj=None if request.method == "POST" else found)
     if request.method == "GET":
-        form.resources.pop_entry()
+        while form.resources.entries:  # `obj` filled them already; list each link once
+            form.resources.pop_entry()
         for resource in found.resources:
             form.resources.append_entry({"label": resource.label, "url": resource.url or ""})
-        form.resources.append_entry()  # a blank row to add a link
+        if len(form.resources) < form.resources.max_entries:
+            form.resources.append_entry()  # a blank row to add a link
     if form.validate_on_submit():
         resources = [
             (entry.form.label.data, entry.form.url.data)

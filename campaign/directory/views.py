@@ -32,13 +32,14 @@ from campaign.forms import require_action_form
 from campaign.places.matching import STATES
 from campaign.security import role_required
 from campaign.timeutil import today
+from campaign.validation import strip_line
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")
 
 
 def _listing(per_page: int):
     state = request.args.get("state") if request.args.get("state") in STATES else None
-    search = (request.args.get("q") or "")[:80]
+    search = strip_line(request.args.get("q") or "")[:80]
     try:
         page = int(request.args.get("page", "1"))
     except ValueError:

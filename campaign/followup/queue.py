@@ -28,6 +28,7 @@ from campaign.extensions import db
 from campaign.followup.models import FollowUp
 from campaign.help.models import HelpRequest, HelpStatus
 from campaign.places.models import Jurisdiction
+from campaign.validation import record_id
 
 DEFAULT_STALE_DAYS = {"pledged": 30, "introduced": 45, "passed": 60, "stalled": 21}
 
@@ -168,8 +169,8 @@ def follow_up_queue(
         base = base.where(FollowUp.owner_id == viewer.id)
     elif flt.owner == "unassigned":
         base = base.where(FollowUp.owner_id.is_(None))
-    elif flt.owner.isdigit():
-        base = base.where(FollowUp.owner_id == int(flt.owner))
+    elif (owner_id := record_id(flt.owner)) is not None:
+        base = base.where(FollowUp.owner_id == owner_id)
     if flt.state:
         base = base.where(Jurisdiction.state == flt.state)
     if flt.policy:

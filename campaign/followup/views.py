@@ -34,6 +34,7 @@ from campaign.places.matching import STATES
 from campaign.places.models import Jurisdiction
 from campaign.security import is_safe_redirect_target, role_required
 from campaign.timeutil import today
+from campaign.validation import record_id, strip_line
 
 bp = Blueprint("followup", __name__, url_prefix="/staff")
 QUEUE_PAGE_SIZE = 50
@@ -42,11 +43,11 @@ QUEUE_PAGE_SIZE = 50
 def _queue_filter() -> QueueFilter:
     args = request.args
     owner = args.get("owner", "mine")
-    if owner not in ("mine", "all", "unassigned") and not owner.isdigit():
+    if owner not in ("mine", "all", "unassigned") and record_id(owner) is None:
         owner = "mine"
     state = args.get("state") if args.get("state") in STATES else None
     stage = args.get("stage") if args.get("stage") in {s.value for s in Stage} else None
-    policy = (args.get("policy") or "")[:80] or None
+    policy = strip_line(args.get("policy") or "")[:80] or None
     return QueueFilter(owner=owner, state=state, policy=policy, stage=stage)
 
 
@@ -104,7 +105,7 @@ def assign_many():
     back = form.back.data if is_safe_redirect_target(form.back.data) else url_for(".queue")
     if not form.validate_on_submit():
         abort(400)
-    ids = [int(i) for i in form.commitment_ids.data or [] if i.isdigit()][:500]
+    ids = [i for i in map(record_id, form.commitment_ids.data or []) if i is not None][:500]
     if not ids:
         flash("Tick at least one commitment to assign.", "error")
         return redirect(back)
@@ -128,9 +129,10 @@ def assign_many():
 def _staff_or_none(raw: str | None) -> User | None:
     if not raw:
         return None
-    if not raw.isdigit():
+    owner_id = record_id(raw)
+    if owner_id is None:
         abort(400)
-    owner = db.session.get(User, int(raw))
+    owner = db.session.get(User, owner_id)
     if owner is None or not is_staff(owner):
         abort(400)
     return owner

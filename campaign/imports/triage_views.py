@@ -26,6 +26,7 @@ from campaign.imports.triage import (
 )
 from campaign.places.forms import resolve_picker
 from campaign.security import role_required
+from campaign.validation import page_number
 
 bp = Blueprint("triage", __name__, url_prefix="/staff/triage")
 PER_PAGE = 50
@@ -36,8 +37,7 @@ PER_PAGE = 50
 def queue():
     raw_status = request.args.get("status", TriageStatus.NEW.value)
     status = TriageStatus(raw_status) if raw_status in set(TriageStatus) else TriageStatus.NEW
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    page = page_number(request.args.get("page"))
     threads, total = queue_threads(status, page, PER_PAGE)
     policy_names = {
         p.id: p.short_title for priority in priorities_with_policies() for p in priority.policies
