@@ -362,7 +362,7 @@ def test_csv_export_reads_back_cell_for_cell_with_formulas_defused(rows):
 
 
 def _forms(catalog):
-    from campaign.accounts.forms import LoginForm, ProfileForm, SignupForm
+    from campaign.accounts.forms import ChangePasswordForm, LoginForm, ProfileForm, SignupForm
     from campaign.accounts.reset_forms import ForgotPasswordForm, ResetPasswordForm
     from campaign.catalog.forms import PolicyForm
     from campaign.commitments.filters import FilterForm
@@ -370,10 +370,27 @@ def _forms(catalog):
     from campaign.followup.forms import AssignForm, ContactForm
     from campaign.forms import ActionForm
     from campaign.help.forms import AskForm, ReplyForm
+    from campaign.imports.forms import (
+        AcceptForm,
+        DismissForm,
+        MailboxUploadForm,
+        SpreadsheetUploadForm,
+        mapping_form,
+    )
 
     def progress(formdata):
         form = ProgressForm(formdata)
         form.set_stage_choices(allowed_next(Stage.INTRODUCED, Stage.INTRODUCED))
+        return form
+
+    def accept(formdata):
+        form = AcceptForm(formdata)
+        form.policies.choices = [(str(p.id), p.short_title) for p in catalog]
+        return form
+
+    def mapping(formdata):
+        form = mapping_form(["Name", "Email", "City"], {"email": "Email"})
+        form.process(formdata)
         return form
 
     return {
@@ -392,6 +409,12 @@ def _forms(catalog):
         "reply": ReplyForm,
         "filter": FilterForm,
         "action": ActionForm,
+        "change_password": ChangePasswordForm,
+        "accept": accept,
+        "dismiss": DismissForm,
+        "spreadsheet_upload": SpreadsheetUploadForm,
+        "mailbox_upload": MailboxUploadForm,
+        "mapping": mapping,
     }
 
 
@@ -421,6 +444,12 @@ FORM_NAMES = [
     "reply",
     "filter",
     "action",
+    "change_password",
+    "accept",
+    "dismiss",
+    "spreadsheet_upload",
+    "mailbox_upload",
+    "mapping",
 ]
 
 
