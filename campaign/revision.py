@@ -9,7 +9,7 @@ bulk writes that bypass the ORM (demo data, gazetteer loading) call `bump()` the
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, event, insert, select, update
+from sqlalchemy import Integer, event, insert, inspect, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from campaign.extensions import db
@@ -49,9 +49,21 @@ def _tracked() -> tuple[type, ...]:
     return (Commitment, TimelineEntry, User, Jurisdiction, Policy, Priority, PolicyResource)
 
 
+# Columns no aggregate reads: changing only these (as every sign-in does) keeps the figures.
+_UNREAD_COLUMNS = {"user": frozenset({"last_login_at", "password_hash", "session_token"})}
+
+
+def _changes_figures(obj, session: Session) -> bool:
+    if obj in session.new or obj in session.deleted:
+        return True
+    unread = _UNREAD_COLUMNS.get(getattr(obj, "__tablename__", ""), frozenset())
+    changed = {attr.key for attr in inspect(obj).attrs if attr.history.has_changes()}
+    return bool(changed - unread)
+
+
 @event.listens_for(Session, "before_flush")
 def _bump_on_write(session: Session, flush_context, instances) -> None:
     tracked = _tracked()
     changed = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(obj, tracked) for obj in changed):
+    if any(isinstance(obj, tracked) and _changes_figures(obj, session) for obj in changed):
         bump(session)
