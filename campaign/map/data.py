@@ -13,7 +13,6 @@ from campaign.commitments.aggregates import (
     LIVE_STAGES,
     JurisdictionSummary,
     area_totals,
-    jurisdiction_summaries,
 )
 from campaign.commitments.filters import AdoptionFilter
 from campaign.commitments.models import Commitment
@@ -30,13 +29,13 @@ EXPORT_HEADER = [
 ]  # fmt: skip
 
 
-def map_payload(flt: AdoptionFilter, scope: str) -> dict:
+def map_payload(flt: AdoptionFilter, scope: str, summaries: list[JurisdictionSummary]) -> dict:
     """Everything the map draws, as columns rather than objects to keep it small.
 
-    `points` are the cities, districts and other bodies with named commitments;
-    `states` (by FIPS) count every countable commitment; `counties` (by FIPS) count named ones.
+    `points` are the cities, districts and other bodies with named commitments (from
+    `summaries`, which the map page's table shares); `states` (by FIPS) count every
+    countable commitment; `counties` (by FIPS) count named ones.
     """
-    summaries = jurisdiction_summaries(flt, scope)
     areas = area_totals(flt, scope)
     stage_index = {stage: i for i, stage in enumerate(LIVE_STAGES)}
     points = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, render_template, request, url_for
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user
 
 from campaign.cache import cached
@@ -47,11 +47,17 @@ def page():
     scope = aggregate_scope(current_user)
     args = flt.query_args()
     table = _table_page(flt, scope, args)
+    # The folium map holds no figures (they come from data.json), so no write makes it stale.
     rendered = cached(
-        ("map-folium", tuple(sorted(args.items()))),
+        ("map-folium", tuple(sorted(args.items())), request.script_root),
         lambda: build_map(
             data_url=url_for("map.data", **args),
             detail_url=url_for("map.detail", key="__KEY__", **args),
+        ),
+        stamp=(
+            "map-folium",
+            current_app.config.get("MAP_TILE_URL"),
+            current_app.config.get("MAP_TILE_ATTRIBUTION"),
         ),
     )
     return render_template(
@@ -71,7 +77,8 @@ def data():
     flt, _form = filter_from_request(request.args)
     scope = aggregate_scope(current_user)
     encoded = cached(
-        ("map-payload", scope, flt.cache_key), lambda: encode_json(map_payload(flt, scope))
+        ("map-payload", scope, flt.cache_key),
+        lambda: encode_json(map_payload(flt, scope, _summaries(flt, scope))),
     )
     return json_response(encoded)
 
