@@ -71,6 +71,9 @@ class Config:
     # The site's address, for links in emails sent from the command line (cron has no request
     # to take the host from).
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    # Map and dashboard figures may show progress reports and new commitments this many
+    # seconds late (never a write that hides something); see campaign/cache.py.
+    AGGREGATE_MAX_LAG_SECONDS = float(os.environ.get("AGGREGATE_MAX_LAG_SECONDS", "10"))
     # How long a password reset link works, in seconds.
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600"))
 
@@ -87,6 +90,8 @@ class TestingConfig(Config):
     PASSWORD_HASH_MEMORY_KIB = 8
     # Tests that read mail start a real SMTP server on loopback and turn sending back on.
     MAIL_SUPPRESS_SEND = True
+    # Every write shows at once; tests of the lag turn it on.
+    AGGREGATE_MAX_LAG_SECONDS = 0.0
 
 
 class ProductionConfig(Config):
