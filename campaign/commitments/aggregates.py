@@ -25,9 +25,17 @@ from campaign.places.models import Jurisdiction, JurisdictionKind
 LIVE_STAGES = [s for s in Stage if s != Stage.WITHDRAWN]
 
 
-def _base(columns, flt: AdoptionFilter, visible) -> Select:
-    """Commitments in the filter that the scope may see; callers join only what they show."""
-    return select(*columns).select_from(Commitment).where(visible, *flt.conditions())
+def _base(columns, flt: AdoptionFilter, visible, *, scan: bool = True) -> Select:
+    """Commitments in the filter that the scope may see; callers join only what they show.
+
+    `scan`: the statement aggregates over the commitments. SQLite would then walk an index
+    on the grouped column and fetch each row from it, twice as slow as reading the table in
+    order, so it is told to read the table unless a state narrows the rows to a few.
+    """
+    stmt = select(*columns).select_from(Commitment).where(visible, *flt.conditions())
+    if scan and not flt.state:
+        stmt = stmt.with_hint(Commitment, "NOT INDEXED", "sqlite")
+    return stmt
 
 
 def _per_jurisdiction(flt: AdoptionFilter, visible):
@@ -380,6 +388,7 @@ def recent_changes(flt: AdoptionFilter, scope: str, limit: int = 10) -> list[Rec
             ],
             flt,
             scope_named(scope),
+            scan=False,
         )
         .join(TimelineEntry, TimelineEntry.commitment_id == Commitment.id)
         .join(Jurisdiction, Jurisdiction.id == Commitment.jurisdiction_id)
@@ -388,6 +397,10 @@ def recent_changes(flt: AdoptionFilter, scope: str, limit: int = 10) -> list[Rec
         .order_by(TimelineEntry.recorded_at.desc(), TimelineEntry.id.desc())
         .limit(limit)
     )
+    if not flt.state:
+        # Newest entries first, stopping at `limit` matches: SQLite otherwise joins every
+        # commitment to its timeline and sorts 200,000 rows (360 ms → 13 ms at that size).
+        stmt = stmt.with_hint(TimelineEntry, "INDEXED BY ix_timeline_entry_recorded_at", "sqlite")
     return [
         RecentChange(
             when,
