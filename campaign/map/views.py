@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from flask_login import current_user
 
 from campaign.cache import cached
-from campaign.commitments.aggregates import jurisdiction_summaries
+from campaign.commitments.aggregates import jurisdiction_figures
 from campaign.commitments.filters import filter_from_request, render_filter_form
 from campaign.commitments.visibility import aggregate_scope
 from campaign.compression import encode_json, json_response
@@ -26,8 +26,12 @@ bp = Blueprint("map", __name__, url_prefix="/map")
 PAGE_SIZE = 50
 
 
+def _figures(flt, scope):
+    return cached(("map-figures", scope, flt.cache_key), lambda: jurisdiction_figures(flt, scope))
+
+
 def _summaries(flt, scope):
-    return cached(("summaries", scope, flt.cache_key), lambda: jurisdiction_summaries(flt, scope))
+    return _figures(flt, scope).summaries
 
 
 def _table_page(flt, scope, args):
@@ -78,7 +82,7 @@ def data():
     scope = aggregate_scope(current_user)
     encoded = cached(
         ("map-payload", scope, flt.cache_key),
-        lambda: encode_json(map_payload(flt, scope, _summaries(flt, scope))),
+        lambda: encode_json(map_payload(_figures(flt, scope))),
     )
     return json_response(encoded)
 
