@@ -8,8 +8,10 @@ process reaches every other worker's cached figures: nothing needs to be told.
 - A write that only adds or moves counts (progress reports, new commitments) may be shown
   up to AGGREGATE_MAX_LAG_SECONDS late. Past half that age, a stale value is still served
   while one background thread per process recomputes it; past the full age it is
-  recomputed before answering. With officials reporting continuously, each figure is then
-  computed about once per lag per process instead of after every write.
+  recomputed before answering, by one request while the others still get the stale value
+  (so figures lag by at most AGGREGATE_MAX_LAG_SECONDS plus one computation). With
+  officials reporting continuously, each figure is then computed about once per lag per
+  process instead of after every write.
 - The person who made a write always sees figures at least as new as it (revision.py keeps
   their revision in their session), whatever the lag.
 - Concurrent requests for the same missing value wait for one computation.
@@ -105,6 +107,10 @@ def cached(key: tuple, compute: Callable[[], T], stamp: tuple | None = None) -> 
         if age < lag:
             _refresh_later(full_key, key, compute)
             return entry.value  # type: ignore[return-value]
+        if _under_way(full_key):
+            # Past the lag, but its recomputation is under way: one person waits for it,
+            # not every thread of the process (which would stall every other page).
+            return entry.value  # type: ignore[return-value]
     with _computing_lock(full_key):
         entry = _get(full_key)  # another thread may have computed it meanwhile
         if entry is not None and entry.revision >= max(floor, now.revision):
@@ -123,6 +129,11 @@ def wait_for_refreshes(timeout: float = 30) -> None:
         pending = list(_refreshing.values())
     for future in pending:
         future.result(timeout=timeout)
+
+
+def _under_way(full_key: tuple) -> bool:
+    with _lock:
+        return full_key in _computing or full_key in _refreshing
 
 
 def _stamp_now() -> Stamp:

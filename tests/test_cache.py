@@ -1,5 +1,6 @@
 """Cached figures: which writes make them stale, and what a reader is served meanwhile."""
 
+import threading
 import time
 
 import pytest
@@ -151,3 +152,47 @@ def test_the_dashboard_is_refreshed_in_the_background_too(app, lag, make, catalo
     assert "Zed Newcomer" not in organizer.get("/dashboard/").get_data(as_text=True)
     cache.wait_for_refreshes()
     assert "Zed Newcomer" in organizer.get("/dashboard/").get_data(as_text=True)
+
+
+def test_past_the_lag_one_request_recomputes_while_the_others_get_the_stale_value(
+    app, lag, make, catalog
+):
+    lag(0.5)
+    started, release = threading.Event(), threading.Event()
+    computed: list[str] = []
+
+    def figures(value: str):
+        def compute():
+            computed.append(value)
+            if value == "new":
+                started.set()
+                release.wait(10)
+            return value
+
+        return compute
+
+    def request(value: str, results: list) -> threading.Thread:
+        """A request in a thread of its own, as gunicorn's threads serve them."""
+
+        def run():
+            with app.test_request_context():
+                results.append(cache.cached(("figures",), figures(value)))
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    first: list[str] = []
+    request("old", first).join()
+    make.commitment(make.user(), catalog[0])  # an addition: the figures may lag it
+    time.sleep(0.6)  # past the lag: the next request recomputes before answering
+
+    slow: list[str] = []
+    recomputing = request("new", slow)
+    assert started.wait(10)
+    others: list[str] = []
+    request("other", others).join(10)
+    assert others == ["old"]  # served at once, not queued behind the recomputation
+    release.set()
+    recomputing.join(10)
+    assert (first, slow, computed) == (["old"], ["new"], ["old", "new"])
