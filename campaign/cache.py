@@ -112,9 +112,12 @@ def cached(key: tuple, compute: Callable[[], T], stamp: tuple | None = None) -> 
             # not every thread of the process (which would stall every other page).
             return entry.value  # type: ignore[return-value]
     with _computing_lock(full_key):
-        entry = _get(full_key)  # another thread may have computed it meanwhile
-        if entry is not None and entry.revision >= max(floor, now.revision):
-            return entry.value  # type: ignore[return-value]
+        # Another thread may have computed it while this one waited: take it if it is new
+        # enough by the same rule, or every waiter would recompute in turn while writes
+        # keep moving the revision past what the one before it computed.
+        entry = _get(full_key)
+        if _new_enough(entry, floor, now.revision, lag):
+            return entry.value  # type: ignore[union-attr]
         return _compute(full_key, compute, now.revision)
 
 
@@ -129,6 +132,13 @@ def wait_for_refreshes(timeout: float = 30) -> None:
         pending = list(_refreshing.values())
     for future in pending:
         future.result(timeout=timeout)
+
+
+def _new_enough(entry: _Entry | None, floor: int, revision: int, lag: float) -> bool:
+    """At least `floor`, and either current or computed less than `lag` seconds ago."""
+    if entry is None or entry.revision < floor:
+        return False
+    return entry.revision >= revision or time.monotonic() - entry.computed_at < lag
 
 
 def _under_way(full_key: tuple) -> bool:

@@ -196,3 +196,41 @@ def test_past_the_lag_one_request_recomputes_while_the_others_get_the_stale_valu
     release.set()
     recomputing.join(10)
     assert (first, slow, computed) == (["old"], ["new"], ["old", "new"])
+
+
+def test_requests_waiting_for_a_computation_take_its_result_though_writes_moved_on(
+    app, lag, make, catalog
+):
+    lag(60)
+    started, release = threading.Event(), threading.Event()
+    computed: list[str] = []
+
+    def compute(value: str):
+        def run():
+            computed.append(value)
+            started.set()
+            release.wait(10)
+            return value
+
+        return run
+
+    def request(value: str, results: list) -> threading.Thread:
+        def run():
+            with app.test_request_context():
+                results.append(cache.cached(("figures",), compute(value)))
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    first: list[str] = []
+    computing = request("first", first)
+    assert started.wait(10)
+    make.commitment(make.user(), catalog[0])  # progress reported meanwhile
+    second: list[str] = []
+    waiting = request("second", second)
+    time.sleep(0.3)  # let it read the new revision and queue behind the computation
+    release.set()
+    computing.join(10)
+    waiting.join(10)
+    assert (first, second, computed) == (["first"], ["first"], ["first"])
