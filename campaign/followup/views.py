@@ -50,8 +50,9 @@ def _queue_filter() -> QueueFilter:
     return QueueFilter(owner=owner, state=state, policy=policy, stage=stage)
 
 
-def _owner_choices() -> list[SelectChoice]:
-    return [SelectChoice("", "Nobody")] + [SelectChoice(str(u.id), u.name) for u in staff_members()]
+def _owner_choices(staff: list[User] | None = None) -> list[SelectChoice]:
+    staff = staff_members() if staff is None else staff
+    return [SelectChoice("", "Nobody")] + [SelectChoice(str(u.id), u.name) for u in staff]
 
 
 @bp.route("/queue")
@@ -63,8 +64,9 @@ def queue():
     except ValueError:
         page_number = 1
     page = follow_up_queue(current_user, today(), flt, page=page_number, per_page=QUEUE_PAGE_SIZE)
+    staff = staff_members()
     assign_form = AssignForm(formdata=None)
-    assign_form.owner.choices = _owner_choices()
+    assign_form.owner.choices = _owner_choices(staff)
     assign_form.owner.data = str(current_user.id)
     assign_form.back.data = request.full_path
     catalog = FilterForm(None)
@@ -72,7 +74,7 @@ def queue():
         "followup/queue.html",
         page=page,
         flt=flt,
-        staff=staff_members(),
+        staff=staff,
         assign_form=assign_form,
         policies=catalog.policy.choices,
         states=sorted(STATES.items(), key=lambda kv: kv[1]),
