@@ -1,23 +1,29 @@
 """gunicorn settings for production: `gunicorn -c gunicorn.conf.py wsgi:app`.
 
-Sized for the project's standard machine, 2 cores. Two worker processes use both cores;
-eight threads in each keep a core busy while other requests wait on the database. Few
-processes rather than many because each keeps its own cache of the map and dashboard
-figures (campaign/cache.py): every extra process recomputes them once more after a write.
-Measured with `make loadtest` (docs/performance.md). WEB_CONCURRENCY and GUNICORN_THREADS
-override the counts; any setting can be given on the command line too.
+Sized for the project's standard machine, 2 cores: one worker process with 16 threads.
+Most of a request's time is spent in the database (SQLite and psycopg release the GIL
+while they work), so threads keep both cores busy. One process rather than several
+because each process keeps its own cache of the map and dashboard figures
+(campaign/cache.py) and recomputes them after writes: under `make loadtest` two workers
+with 8 threads each served 28 requests/s at 37 ms of CPU per request, one worker with 16
+threads 39 requests/s at 31 ms (docs/performance.md). gunicorn restarts the worker if it
+dies. WEB_CONCURRENCY and GUNICORN_THREADS override the counts; any setting can also be
+given on the command line.
 """
 
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
-# A request slower than this is a bug: the worker is restarted and the request fails.
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+# A worker whose main loop stops answering for this long is restarted.
 timeout = 30
 graceful_timeout = 30
 # Browsers reuse a connection for the page's next request within a few seconds.
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
+# No runtime control socket (gunicorn 27): nothing to manage at runtime, and several
+# instances on one machine would contend for its default path.
+control_socket_disable = True

@@ -26,7 +26,9 @@ def database_url(raw: str | None, instance_path: str) -> str:
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI: str | None = None  # filled by create_app from DATABASE_URL
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Up to 20 connections at once: gunicorn.conf.py's 16 threads and the figures' refresher
+    # each hold one for a whole request, and waiting for a connection would queue pages.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 20, "max_overflow": 5}
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
