@@ -32,6 +32,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -243,7 +244,27 @@ def stop(server: subprocess.Popen) -> None:
             server.wait()
 
 
-def run_locust(address: str, accounts: Path, folder: Path, args) -> dict:
+def server_cpu_seconds(server: subprocess.Popen) -> float:
+    """CPU time used so far by gunicorn and its workers: a cost that other load on the
+    machine does not inflate as it does latency."""
+    import psutil  # installed with locust
+
+    try:
+        master = psutil.Process(server.pid)
+        processes = [master, *master.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def run_locust(address: str, accounts: Path, folder: Path, args, server) -> dict:
     summary = folder / "summary.json"
     env = {
         **os.environ,
@@ -267,12 +288,19 @@ def run_locust(address: str, accounts: Path, folder: Path, args) -> dict:
         f"locust: {args.users} people ({args.spawn_rate}/s), {args.warmup}s warm-up, "
         f"{args.duration}s measured, think time {args.wait.replace(',', '-')}s"
     )
+    cpu: list[float] = []
+    measuring = threading.Timer(args.warmup, lambda: cpu.append(server_cpu_seconds(server)))
+    measuring.start()
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)  # noqa: S603
+    measuring.cancel()
+    after = server_cpu_seconds(server)
     if not summary.exists():
         raise SystemExit(
             f"locust wrote no summary:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
         )
-    return json.loads(summary.read_text())
+    figures = json.loads(summary.read_text())
+    figures["server_cpu_seconds"] = after - cpu[0] if cpu else None
+    return figures
 
 
 def report(summary: dict, server_errors: list[str], url: str, args) -> bool:
@@ -294,6 +322,13 @@ def report(summary: dict, server_errors: list[str], url: str, args) -> bool:
         f"| **all** | {total['requests']:,} | {total['rps']:.1f} | {total['median_ms']:.0f} | "
         f"{total['p95_ms']:.0f} | {total['failures']} |"
     )
+    if summary.get("server_cpu_seconds") is not None and total["requests"]:
+        cpu = summary["server_cpu_seconds"]
+        print(
+            f"\ngunicorn used {cpu:.0f} CPU seconds in {summary['seconds']:.0f} s "
+            f"({cpu / summary['seconds']:.2f} cores), "
+            f"{1000 * cpu / total['requests']:.0f} ms of CPU per request"
+        )
     for error in summary["errors"]:
         print(f"error: {error['count']}× {error['name']}: {error['error']}")
     for failure in summary["warmup_failures"][:20]:
@@ -349,7 +384,7 @@ def main() -> None:
         server, address, server_log = serve(served, folder, args)
         try:
             log(f"serving at {address}")
-            summary = run_locust(address, accounts, folder, args)
+            summary = run_locust(address, accounts, folder, args, server)
         finally:
             stop(server)
         ok = report(summary, server_error_lines(server_log), url, args)
