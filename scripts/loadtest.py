@@ -308,7 +308,7 @@ def report(summary: dict, server_errors: list[str], url: str, args) -> bool:
     print(
         f"\n{dialect}, {args.jurisdictions:,} jurisdictions, {args.commitments:,} commitments, "
         f"{args.users} people, {summary['seconds']:.0f}s measured after {args.warmup}s warm-up, "
-        f"gunicorn {args.workers or 'default'} workers × {args.threads or 'default'} threads\n"
+        f"gunicorn.conf.py{_overrides(args)}\n"
     )
     print("| page | requests | req/s | median ms | p95 ms | errors |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
@@ -339,6 +339,12 @@ def report(summary: dict, server_errors: list[str], url: str, args) -> bool:
     errors = total["failures"] + len(summary["warmup_failures"]) + len(server_errors)
     print(f"\nerrors: {errors}; pages with p95 ≥ {TARGET_P95_MS} ms: {', '.join(slow) or 'none'}")
     return errors == 0
+
+
+def _overrides(args) -> str:
+    chosen = [f"--workers {args.workers}"] if args.workers else []
+    chosen += [f"--threads {args.threads}"] if args.threads else []
+    return f" with {' '.join(chosen)}" if chosen else ""
 
 
 def server_error_lines(server_log: Path) -> list[str]:
