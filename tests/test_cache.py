@@ -234,3 +234,23 @@ def test_requests_waiting_for_a_computation_take_its_result_though_writes_moved_
     computing.join(10)
     waiting.join(10)
     assert (first, second, computed) == (["first"], ["first"], ["first"])
+
+
+def test_a_staff_member_demoted_or_deactivated_leaves_the_owner_menus_at_once(
+    client, auth, lag, make
+):
+    lag(600)
+    make.user(Role.STAFF, name="Sam Staff", email="sam@example.org")
+    olga = make.user(Role.STAFF, name="Olga Other")
+    nina = make.user(Role.STAFF, name="Nina Next")
+    auth.login("sam@example.org")
+    html = client.get("/staff/queue?owner=all").get_data(as_text=True)
+    assert "Olga Other" in html and "Nina Next" in html
+
+    olga.role = Role.ORGANIZER
+    db.session.commit()
+    html = client.get("/staff/queue?owner=all").get_data(as_text=True)
+    assert "Olga Other" not in html and "Nina Next" in html
+    nina.active = False
+    db.session.commit()
+    assert "Nina Next" not in client.get("/staff/queue?owner=all").get_data(as_text=True)

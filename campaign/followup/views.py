@@ -19,6 +19,7 @@ from campaign.followup.forms import AssignForm, ContactForm
 from campaign.followup.models import ContactKind, FollowUp
 from campaign.followup.operations import (
     FollowUpError,
+    StaffMember,
     assign,
     confirm_body,
     contact_log,
@@ -50,7 +51,7 @@ def _queue_filter() -> QueueFilter:
     return QueueFilter(owner=owner, state=state, policy=policy, stage=stage)
 
 
-def _owner_choices(staff: list[User] | None = None) -> list[SelectChoice]:
+def _owner_choices(staff: list[StaffMember] | None = None) -> list[SelectChoice]:
     staff = staff_members() if staff is None else staff
     return [SelectChoice("", "Nobody")] + [SelectChoice(str(u.id), u.name) for u in staff]
 
