@@ -10,8 +10,9 @@ bypass the ORM (demo data, gazetteer loading) call `bump()` themselves.
 - The *hiding revision* (row 2) moves only with writes that may take something away from
   what the figures show or name: a commitment made counted or private or moved elsewhere,
   a renamed official, a deletion, a catalog edit. Progress reports, new commitments and new
-  timeline entries only add or move counts; cached figures may lag those by
-  AGGREGATE_MAX_LAG_SECONDS, but never a write that hides something.
+  timeline entries only add or move counts, and staff's follow-up rows and help requests
+  feed only staff's queue; cached values may lag those by AGGREGATE_MAX_LAG_SECONDS, but
+  never a write that hides something.
 
 The revision a request's own writes reached is kept in its session (`SESSION_KEY`), so the
 person who made a change sees it at once however the cache lags for everyone else.
@@ -110,15 +111,30 @@ def _tracked() -> tuple[type, ...]:
     from campaign.accounts.models import User
     from campaign.catalog.models import Policy, PolicyResource, Priority
     from campaign.commitments.models import Commitment, TimelineEntry
+    from campaign.followup.models import FollowUp
+    from campaign.help.models import HelpRequest
     from campaign.places.models import Jurisdiction
 
-    return (Commitment, TimelineEntry, User, Jurisdiction, Policy, Priority, PolicyResource)
+    return (
+        Commitment,
+        TimelineEntry,
+        User,
+        Jurisdiction,
+        Policy,
+        Priority,
+        PolicyResource,
+        FollowUp,
+        HelpRequest,
+    )
 
 
 # Columns no aggregate reads: changing only these (as every sign-in does) keeps the figures.
 _UNREAD_COLUMNS = {"user": frozenset({"last_login_at", "password_hash", "session_token"})}
 # New rows of these kinds only add to the figures.
 _ADDING_KINDS = frozenset({"commitment", "timeline_entry", "user", "jurisdiction"})
+# Staff's own bookkeeping, read only by staff views (the follow-up queue): any new row or
+# change may lag, since staff see every commitment anyway.
+_STAFF_KINDS = frozenset({"follow_up", "help_request"})
 # Changes to these columns only move counts between stages (and the timeline's checks).
 _MOVING_COLUMNS = {
     "commitment": frozenset(
@@ -135,12 +151,14 @@ def _effect(obj, session: Session) -> str | None:
     if obj in session.deleted:
         return "hides"
     if obj in session.new:
-        return "adds" if kind in _ADDING_KINDS else "hides"
+        return "adds" if kind in _ADDING_KINDS | _STAFF_KINDS else "hides"
     changed = {attr.key for attr in inspect(obj).attrs if attr.history.has_changes()}
     changed -= _UNREAD_COLUMNS.get(kind, frozenset())
     if not changed:
         return None
-    return "adds" if changed <= _MOVING_COLUMNS.get(kind, frozenset()) else "hides"
+    if kind in _STAFF_KINDS or changed <= _MOVING_COLUMNS.get(kind, frozenset()):
+        return "adds"
+    return "hides"
 
 
 @event.listens_for(Session, "before_flush")

@@ -2,6 +2,7 @@
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -10,6 +11,7 @@ from campaign.accounts.roles import Role
 from campaign.commitments.models import Visibility
 from campaign.commitments.stages import Stage
 from campaign.extensions import db
+from campaign.timeutil import today
 
 STAGES = ["Pledged", "Introduced", "Passed", "Implemented", "Stalled"]
 
@@ -254,3 +256,29 @@ def test_a_staff_member_demoted_or_deactivated_leaves_the_owner_menus_at_once(
     nina.active = False
     db.session.commit()
     assert "Nina Next" not in client.get("/staff/queue?owner=all").get_data(as_text=True)
+
+
+def test_a_logged_contact_is_a_lagging_write_that_leaves_its_authors_queue_at_once(
+    app, lag, make, catalog
+):
+    lag(600)
+    make.user(Role.STAFF, name="Sam Staff", email="sam@example.org")
+    make.user(Role.STAFF, name="Olga Other", email="olga@example.org")
+    commitment = make.commitment(make.user(name="Rosa Official"), catalog[0])
+    sam, olga = signed_in(app, "sam@example.org"), signed_in(app, "olga@example.org")
+    for person in (sam, olga):
+        assert "Rosa Official" in person.get("/staff/queue?owner=all").get_data(as_text=True)
+    before = revision.current_pair()
+
+    logged = sam.post(
+        f"/staff/commitments/{commitment.id}",
+        data={
+            "kind": "call",
+            "contacted_on": today().isoformat(),
+            "next_follow_up_on": (today() + timedelta(days=30)).isoformat(),
+        },
+    )
+    assert logged.status_code == 302
+    after = revision.current_pair()
+    assert after.revision > before.revision and after.hiding == before.hiding
+    assert "Rosa Official" not in sam.get("/staff/queue?owner=all").get_data(as_text=True)

@@ -9,6 +9,7 @@ from wtforms import SelectChoice
 from campaign.accounts.models import User
 from campaign.accounts.roles import is_staff
 from campaign.audit.operations import entries_for
+from campaign.cache import cached
 from campaign.commitments.filters import FilterForm
 from campaign.commitments.models import Commitment, TimelineEntry
 from campaign.commitments.operations import get_commitment_or_404, timeline_of
@@ -64,7 +65,14 @@ def queue():
         page_number = int(request.args.get("page", "1"))
     except ValueError:
         page_number = 1
-    page = follow_up_queue(current_user, today(), flt, page=page_number, per_page=QUEUE_PAGE_SIZE)
+    # Cached like the figures (deciding the queue reads every open commitment): what the
+    # viewer wrote shows at once, a colleague's contacts and assignments within the lag.
+    mine = current_user.id if flt.owner == "mine" else None
+    on = today()
+    page = cached(
+        ("queue", flt, mine, page_number, on),
+        lambda: follow_up_queue(current_user, on, flt, page=page_number, per_page=QUEUE_PAGE_SIZE),
+    )
     staff = staff_members()
     assign_form = AssignForm(formdata=None)
     assign_form.owner.choices = _owner_choices(staff)
