@@ -5,10 +5,12 @@ Most of a request's time is spent in the database (SQLite and psycopg release th
 while they work), so threads keep both cores busy. One process rather than several
 because each process keeps its own cache of the map and dashboard figures
 (campaign/cache.py) and recomputes them after writes: under `make loadtest` two workers
-with 8 threads each served 28 requests/s at 37 ms of CPU per request, one worker with 16
-threads 39 requests/s at 31 ms (docs/performance.md). gunicorn restarts the worker if it
-dies. WEB_CONCURRENCY and GUNICORN_THREADS override the counts; any setting can also be
-given on the command line.
+with 8 threads answered sooner while the machine had CPU to spare, but used a quarter
+more CPU per request and left none of the 2 cores free (docs/performance.md). gunicorn
+restarts the worker if it dies. WEB_CONCURRENCY and GUNICORN_THREADS override the
+counts (WEB_CONCURRENCY=2 GUNICORN_THREADS=8 for the other choice); any setting can also
+be given on the command line. The database pool (config.py) holds 20 connections: raise
+it with the threads.
 """
 
 import os
