@@ -93,7 +93,7 @@ def cached(key: tuple, compute: Callable[[], T], stamp: tuple | None = None) -> 
         return _cached_exactly((stamp, *key), compute)
     from campaign import revision
 
-    now = _stamp_now()
+    now = request_stamp()
     full_key = (now.database, now.hiding, *key)
     # Never older than the reader's own latest write (capped: a rolled-back write's number
     # may not exist yet).
@@ -144,10 +144,6 @@ def _new_enough(entry: _Entry | None, floor: int, revision: int, lag: float) -> 
 def _under_way(full_key: tuple) -> bool:
     with _lock:
         return full_key in _computing or full_key in _refreshing
-
-
-def _stamp_now() -> Stamp:
-    return request_stamp()
 
 
 def _max_lag() -> float:
