@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?=
 PYTEST_ARGS ?=
 export FLASK_APP := wsgi
 
-.PHONY: run test lint format install install-test browser assets bench clean
+.PHONY: run test lint format install install-test browser assets bench loadtest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(BIN)/python:
 # Installed with the pinned versions in constraints.txt, so CI runs what was tested.
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.installed-load: $(VENV)/.installed
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[load]'
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
@@ -49,12 +53,12 @@ run: install
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check campaign tests scripts wsgi.py
-	$(BIN)/ruff format --check campaign tests scripts wsgi.py
+	$(BIN)/ruff check campaign tests scripts wsgi.py gunicorn.conf.py
+	$(BIN)/ruff format --check campaign tests scripts wsgi.py gunicorn.conf.py
 
 format: $(VENV)/.installed-test
-	$(BIN)/ruff format campaign tests scripts wsgi.py
-	$(BIN)/ruff check --fix campaign tests scripts wsgi.py
+	$(BIN)/ruff format campaign tests scripts wsgi.py gunicorn.conf.py
+	$(BIN)/ruff check --fix campaign tests scripts wsgi.py gunicorn.conf.py
 
 test: install-test lint
 	TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -69,6 +73,13 @@ BENCH_DATABASE_URL ?=
 bench: install
 	BENCH_DATABASE_URL="$(BENCH_DATABASE_URL)" $(BIN)/python scripts/bench.py
 	BENCH_DATABASE_URL="$(BENCH_DATABASE_URL)" $(BIN)/python scripts/bench_import.py
+
+# The app under gunicorn with 50 simulated people at work (locust); see docs/performance.md.
+# LOADTEST_DATABASE_URL=postgresql://... for PostgreSQL; LOADTEST_ARGS="--rebuild" etc.
+LOADTEST_DATABASE_URL ?=
+LOADTEST_ARGS ?=
+loadtest: $(VENV)/.installed-load
+	LOADTEST_DATABASE_URL="$(LOADTEST_DATABASE_URL)" $(BIN)/python scripts/loadtest.py $(LOADTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

@@ -1,34 +1,81 @@
-"""A small in-process cache for aggregates, keyed by a stamp of the data they came from.
+"""A small in-process cache for aggregates, keyed by stamps of the data they came from.
 
-Every request reads the stamp (one single-row query), so a write in any worker process makes
-every other worker's cached figures stale at once: nothing needs to be told.
+Every request reads the stamps (one query, see revision.py), so a write in any worker
+process reaches every other worker's cached figures: nothing needs to be told.
+
+- A write that may hide something (the *hiding revision* moves) makes every cached value
+  unusable at once: a commitment made private never lingers on the public map.
+- A write that only adds or moves counts (progress reports, new commitments) may be shown
+  up to AGGREGATE_MAX_LAG_SECONDS late. Past half that age, a stale value is still served
+  while one background thread per process recomputes it; past the full age it is
+  recomputed before answering, by one request while the others still get the stale value
+  (so figures lag by at most AGGREGATE_MAX_LAG_SECONDS plus one computation). With
+  officials reporting continuously, each figure is then computed about once per lag per
+  process instead of after every write.
+- The person who made a write always sees figures at least as new as it (revision.py keeps
+  their revision in their session), whatever the lag.
+- Concurrent requests for the same missing value wait for one computation.
+
+With AGGREGATE_MAX_LAG_SECONDS = 0 (the testing config) every write shows at once.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TypeVar
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import NamedTuple, TypeVar
 
-from flask import g, has_app_context
+from flask import (
+    copy_current_request_context,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+)
 
 from campaign.extensions import db
 
 T = TypeVar("T")
 _MAX_ENTRIES = 512
-_entries: OrderedDict[tuple, object] = OrderedDict()
+
+
+class Stamp(NamedTuple):
+    database: str
+    hiding: int
+    revision: int
+
+
+@dataclass(frozen=True)
+class _Entry:
+    value: object
+    revision: int
+    computed_at: float  # time.monotonic() when its computation started
+
+
+_entries: OrderedDict[tuple, _Entry] = OrderedDict()
 _lock = threading.Lock()
+_computing: dict[tuple, list] = {}  # key -> [lock, holders and waiters]
+_refreshing: dict[tuple, Future] = {}
+_refresher: ThreadPoolExecutor | None = None
+# Set while computing a value: values it is built from must be as new as the stamp it
+# will be stored under, never a lagging one.
+_exact = contextvars.ContextVar("campaign_cache_exact", default=False)
 
 
-def data_stamp() -> tuple:
+def data_stamp() -> Stamp:
     """Changes whenever anything an aggregate is built from changes (see revision.py)."""
     from campaign import revision
 
-    return (db.engine.url.render_as_string(), revision.current())
+    revisions = revision.current_pair()
+    return Stamp(db.engine.url.render_as_string(), revisions.hiding, revisions.revision)
 
 
-def request_stamp() -> tuple:
+def request_stamp() -> Stamp:
     """The data stamp, read once per request however many cached figures the page uses."""
     if not has_app_context():
         return data_stamp()
@@ -38,20 +85,160 @@ def request_stamp() -> tuple:
 
 
 def cached(key: tuple, compute: Callable[[], T], stamp: tuple | None = None) -> T:
-    """The value for `key` at the current data stamp, computing it at most once per stamp."""
-    full_key = (stamp if stamp is not None else request_stamp(), *key)
-    with _lock:
-        if full_key in _entries:
-            _entries.move_to_end(full_key)
-            return _entries[full_key]  # type: ignore[return-value]
-    value = compute()
-    with _lock:
-        _entries[full_key] = value
-        while len(_entries) > _MAX_ENTRIES:
-            _entries.popitem(last=False)
-    return value
+    """The value for `key`, computed at most once per data stamp (within the allowed lag).
+
+    An explicit `stamp` replaces the data stamp for values that do not come from the data.
+    """
+    if stamp is not None:
+        return _cached_exactly((stamp, *key), compute)
+    from campaign import revision
+
+    now = request_stamp()
+    full_key = (now.database, now.hiding, *key)
+    # Never older than the reader's own latest write (capped: a rolled-back write's number
+    # may not exist yet).
+    floor = now.revision if _exact.get() else min(revision.seen_revision(), now.revision)
+    lag = _max_lag()
+    entry = _get(full_key)
+    if entry is not None and entry.revision >= floor:
+        age = time.monotonic() - entry.computed_at
+        if entry.revision >= now.revision or age < lag / 2:
+            return entry.value  # type: ignore[return-value]
+        if age < lag:
+            _refresh_later(full_key, key, compute)
+            return entry.value  # type: ignore[return-value]
+        if _under_way(full_key):
+            # Past the lag, but its recomputation is under way: one person waits for it,
+            # not every thread of the process (which would stall every other page).
+            return entry.value  # type: ignore[return-value]
+    with _computing_lock(full_key):
+        # Another thread may have computed it while this one waited: take it if it is new
+        # enough by the same rule, or every waiter would recompute in turn while writes
+        # keep moving the revision past what the one before it computed.
+        entry = _get(full_key)
+        if _new_enough(entry, floor, now.revision, lag):
+            return entry.value  # type: ignore[union-attr]
+        return _compute(full_key, compute, now.revision)
 
 
 def clear() -> None:
     with _lock:
         _entries.clear()
+
+
+def wait_for_refreshes(timeout: float = 30) -> None:
+    """Block until background recomputations started so far have finished (for tests)."""
+    with _lock:
+        pending = list(_refreshing.values())
+    for future in pending:
+        future.result(timeout=timeout)
+
+
+def _new_enough(entry: _Entry | None, floor: int, revision: int, lag: float) -> bool:
+    """At least `floor`, and either current or computed less than `lag` seconds ago."""
+    if entry is None or entry.revision < floor:
+        return False
+    return entry.revision >= revision or time.monotonic() - entry.computed_at < lag
+
+
+def _under_way(full_key: tuple) -> bool:
+    with _lock:
+        return full_key in _computing or full_key in _refreshing
+
+
+def _max_lag() -> float:
+    if not has_app_context():
+        return 0.0
+    return float(current_app.config.get("AGGREGATE_MAX_LAG_SECONDS", 0))
+
+
+def _get(full_key: tuple) -> _Entry | None:
+    with _lock:
+        entry = _entries.get(full_key)
+        if entry is not None:
+            _entries.move_to_end(full_key)
+        return entry
+
+
+def _compute(full_key: tuple, compute: Callable[[], T], revision: int) -> T:
+    started = time.monotonic()
+    token = _exact.set(True)
+    try:
+        value = compute()
+    finally:
+        _exact.reset(token)
+    with _lock:
+        known = _entries.get(full_key)
+        if known is None or known.revision <= revision:
+            _entries[full_key] = _Entry(value, revision, started)
+        _entries.move_to_end(full_key)
+        while len(_entries) > _MAX_ENTRIES:
+            _entries.popitem(last=False)
+    return value
+
+
+def _cached_exactly(full_key: tuple, compute: Callable[[], T]) -> T:
+    entry = _get(full_key)
+    if entry is not None:
+        return entry.value  # type: ignore[return-value]
+    with _computing_lock(full_key):
+        entry = _get(full_key)
+        if entry is not None:
+            return entry.value  # type: ignore[return-value]
+        return _compute(full_key, compute, 0)
+
+
+class _computing_lock:
+    """One computation per key at a time; the lock goes when nobody holds or awaits it."""
+
+    def __init__(self, full_key: tuple):
+        self.full_key = full_key
+
+    def __enter__(self):
+        with _lock:
+            holder = _computing.setdefault(self.full_key, [threading.Lock(), 0])
+            holder[1] += 1
+        self.holder = holder
+        holder[0].acquire()
+
+    def __exit__(self, *exc):
+        with _lock:
+            self.holder[0].release()
+            self.holder[1] -= 1
+            if self.holder[1] == 0:
+                del _computing[self.full_key]
+
+
+def _refresh_later(full_key: tuple, key: tuple, compute: Callable[[], object]) -> None:
+    """Recompute in this process's one background thread, unless already under way."""
+    global _refresher
+    if not has_request_context():
+        return
+    run = copy_current_request_context(_refresh_now)
+    with _lock:
+        if full_key in _refreshing:
+            return
+        if _refresher is None:
+            _refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="figures")
+        future = _refresher.submit(run, key, compute)
+        _refreshing[full_key] = future
+    future.add_done_callback(lambda _f: _forget_refresh(full_key))
+
+
+def _forget_refresh(full_key: tuple) -> None:
+    with _lock:
+        _refreshing.pop(full_key, None)
+
+
+def _refresh_now(key: tuple, compute: Callable[[], object]) -> None:
+    try:
+        now = data_stamp()
+        g.campaign_data_stamp = now
+        full_key = (now.database, now.hiding, *key)
+        with _computing_lock(full_key):
+            entry = _get(full_key)
+            if entry is None or entry.revision < now.revision:
+                _compute(full_key, compute, now.revision)
+    except Exception:
+        current_app.logger.exception("Recomputing cached figures %r failed", key)
+        db.session.rollback()

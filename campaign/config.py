@@ -26,7 +26,9 @@ def database_url(raw: str | None, instance_path: str) -> str:
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI: str | None = None  # filled by create_app from DATABASE_URL
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Up to 20 connections at once: gunicorn.conf.py's 16 threads and the figures' refresher
+    # each hold one for a whole request, and waiting for a connection would queue pages.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 20, "max_overflow": 5}
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -85,6 +87,9 @@ class Config:
     # The site's address, for links in emails sent from the command line (cron has no request
     # to take the host from).
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    # Map and dashboard figures may show progress reports and new commitments this many
+    # seconds late (never a write that hides something); see campaign/cache.py.
+    AGGREGATE_MAX_LAG_SECONDS = float(os.environ.get("AGGREGATE_MAX_LAG_SECONDS", "30"))
     # How long a password reset link works, in seconds.
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600"))
     # Invitations to claim an imported account (campaign/accounts/invitations.py).
@@ -128,6 +133,8 @@ class TestingConfig(Config):
     MAIL_SUPPRESS_SEND = True
     # The suite signs in hundreds of times; tests/test_throttling.py builds apps with limits on.
     RATELIMIT_ENABLED = False
+    # Every write shows at once; tests of the lag turn it on.
+    AGGREGATE_MAX_LAG_SECONDS = 0.0
 
 
 class ProductionConfig(Config):

@@ -13,7 +13,7 @@ import random
 import secrets
 from datetime import date, timedelta
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import exists, insert, select, update
 
 from campaign import revision
 from campaign.accounts.models import User
@@ -23,6 +23,7 @@ from campaign.commitments.models import Commitment, TimelineEntry, Visibility
 from campaign.commitments.stages import MAIN_LINE, Stage
 from campaign.extensions import db
 from campaign.places.models import Jurisdiction, JurisdictionKind
+from campaign.security import hash_password
 from campaign.timeutil import today, utcnow
 
 CAMPAIGN_START = date(2026, 1, 15)
@@ -231,3 +232,62 @@ def _evidence(rng: random.Random, stage: Stage) -> str | None:
     if stage in (Stage.INTRODUCED, Stage.PASSED, Stage.IMPLEMENTED) and rng.random() < 0.6:
         return f"https://{rng.choice(EVIDENCE_HOSTS)}/item/{rng.randint(1000, 99999)}"
     return None
+
+
+def add_load_test_accounts(
+    *, officials: int, organizers: int, staff: int, password: str
+) -> dict[str, list[str]]:
+    """Accounts a load test signs in with; returns their emails by role.
+
+    The demo officials have no password, so the first `officials` of them that own a
+    commitment get a predictable email and `password` (hashed once: the cost is argon2's,
+    and every account shares it). Organizers and staff are new accounts. Calling it again
+    on the same campaign raises DemoError rather than making duplicates.
+    """
+    if has_load_test_accounts():
+        raise DemoError("This campaign already has load-test accounts.")
+    password_hash = hash_password(password)
+    owners = db.session.scalars(
+        select(Commitment.official_id)
+        .group_by(Commitment.official_id)
+        .order_by(Commitment.official_id)
+        .limit(officials)
+    ).all()
+    if len(owners) < officials:
+        raise DemoError(f"Only {len(owners)} officials own a commitment; {officials} asked for.")
+    emails: dict[str, list[str]] = {"official": [], "organizer": [], "staff": []}
+    for n, official_id in enumerate(owners):
+        email = f"load-official-{n}@example.org"
+        db.session.execute(
+            update(User)
+            .where(User.id == official_id)
+            .values(email=email, email_normalized=email, password_hash=password_hash)
+        )
+        emails["official"].append(email)
+    rows = []
+    for role, count in ((Role.ORGANIZER, organizers), (Role.STAFF, staff)):
+        for n in range(count):
+            email = f"load-{role.value}-{n}@example.org"
+            rows.append(
+                {
+                    "email": email,
+                    "email_normalized": email,
+                    "name": f"Load {role.label} {n}",
+                    "password_hash": password_hash,
+                    "role": role,
+                    "active": True,
+                    "created_at": utcnow(),
+                }
+            )
+            emails[role.value].append(email)
+    if rows:
+        db.session.execute(insert(User), rows)
+    revision.bump()
+    db.session.flush()
+    return emails
+
+
+def has_load_test_accounts() -> bool:
+    return bool(
+        db.session.scalar(select(exists().where(User.email_normalized.like("load-%@example.org"))))
+    )

@@ -11,6 +11,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -103,6 +104,16 @@ def sqlite_begin_statement() -> str:
     ):
         return "BEGIN IMMEDIATE"
     return "BEGIN"
+
+
+def _sqlite_from_hint(self, table, text: str) -> str:
+    return text
+
+
+# SQLAlchemy accepts `select(...).with_hint(table, text, "sqlite")` but its SQLite compiler
+# drops the text; render it after the table name, where SQLite reads `NOT INDEXED` and
+# `INDEXED BY name` (see commitments/aggregates.py). Other dialects are untouched.
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint
 
 
 def db_enum(enum_class, name: str):

@@ -1,20 +1,39 @@
-"""A single counter that moves with every write to the data the aggregates are built from.
+"""Two counters that move with writes to the data the aggregates are built from.
 
-Cached figures (map, dashboard, exports) are keyed by it, so they can never outlive a change:
-the counter is raised inside the writing transaction, and readers see the new counter no
-earlier than the new data. It is raised from a `before_flush` hook rather than by each
-operation because a forgotten call would quietly keep a hidden official on the public map;
-bulk writes that bypass the ORM (demo data, gazetteer loading) call `bump()` themselves.
+Cached figures (map, dashboard, exports) are keyed by them (campaign/cache.py). Both are
+raised inside the writing transaction, so readers see a new count no earlier than the new
+data. They are raised from a `before_flush` hook rather than by each operation because a
+forgotten call would quietly keep a hidden official on the public map; bulk writes that
+bypass the ORM (demo data, gazetteer loading) call `bump()` themselves.
+
+- The *revision* (row 1) moves with every such write.
+- The *hiding revision* (row 2) moves only with writes that may take something away from
+  what the figures show or name: a commitment made counted or private or moved elsewhere,
+  a renamed official, a deletion, a catalog edit. Progress reports, new commitments and new
+  timeline entries only add or move counts, and staff's follow-up rows and help requests
+  feed only staff's queue; cached values may lag those by AGGREGATE_MAX_LAG_SECONDS, but
+  never a write that hides something.
+
+The revision a request's own writes reached is kept in its session (`SESSION_KEY`), so the
+person who made a change sees it at once however the cache lags for everyone else.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, event, insert, select, update
+from typing import NamedTuple
+
+from flask import has_request_context
+from flask import session as flask_session
+from sqlalchemy import Integer, event, inspect, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from campaign.extensions import db
 
 ROW_ID = 1
+HIDING_ROW_ID = 2
+SESSION_KEY = "data_revision"
 
 
 class DataRevision(db.Model):
@@ -24,34 +43,142 @@ class DataRevision(db.Model):
     revision: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class Revisions(NamedTuple):
+    revision: int
+    hiding: int
+
+
 def current() -> int:
-    return db.session.scalar(select(DataRevision.revision).where(DataRevision.id == ROW_ID)) or 0
+    return current_pair().revision
 
 
-def bump(session: Session | None = None) -> None:
+def current_pair() -> Revisions:
+    """Both counters in one query."""
+    rows = dict(
+        db.session.execute(
+            select(DataRevision.id, DataRevision.revision).where(
+                DataRevision.id.in_((ROW_ID, HIDING_ROW_ID))
+            )
+        ).all()
+    )
+    return Revisions(rows.get(ROW_ID) or 0, rows.get(HIDING_ROW_ID) or 0)
+
+
+def bump(session: Session | None = None, *, hiding: bool = True) -> int:
+    """Raise the revision (and the hiding revision unless told the write only adds);
+    returns the new revision."""
     session = session or db.session
-    result = session.execute(
+    revision = _raise(session, ROW_ID)
+    if hiding:
+        _raise(session, HIDING_ROW_ID)
+    session.info["campaign_revision"] = revision
+    return revision
+
+
+def _raise(session: Session, row_id: int) -> int:
+    statement = (
         update(DataRevision)
-        .where(DataRevision.id == ROW_ID)
+        .where(DataRevision.id == row_id)
         .values(revision=DataRevision.revision + 1)
+        .returning(DataRevision.revision)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount == 0:
-        session.execute(insert(DataRevision).values(id=ROW_ID, revision=1))
+    raised = session.execute(statement).scalar()
+    if raised is not None:
+        return raised
+    # A missing row (emptied tables, or row 2 before the first hiding write): create it,
+    # and if a concurrent transaction just did, raise theirs.
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    created = session.execute(
+        insert(DataRevision)
+        .values(id=row_id, revision=1)
+        .on_conflict_do_nothing(index_elements=[DataRevision.id])
+    )
+    if created.rowcount:
+        return 1
+    return session.execute(statement).scalar_one()
+
+
+def seen_revision() -> int:
+    """The revision this person's own latest write reached (0 if none, or no request)."""
+    if not has_request_context():
+        return 0
+    return int(flask_session.get(SESSION_KEY, 0))
 
 
 def _tracked() -> tuple[type, ...]:
     from campaign.accounts.models import User
     from campaign.catalog.models import Policy, PolicyResource, Priority
     from campaign.commitments.models import Commitment, TimelineEntry
+    from campaign.followup.models import FollowUp
+    from campaign.help.models import HelpRequest
     from campaign.places.models import Jurisdiction
 
-    return (Commitment, TimelineEntry, User, Jurisdiction, Policy, Priority, PolicyResource)
+    return (
+        Commitment,
+        TimelineEntry,
+        User,
+        Jurisdiction,
+        Policy,
+        Priority,
+        PolicyResource,
+        FollowUp,
+        HelpRequest,
+    )
+
+
+# Columns no aggregate reads: changing only these (as every sign-in does) keeps the figures.
+_UNREAD_COLUMNS = {"user": frozenset({"last_login_at", "password_hash", "session_token"})}
+# New rows of these kinds only add to the figures.
+_ADDING_KINDS = frozenset({"commitment", "timeline_entry", "user", "jurisdiction"})
+# Staff's own bookkeeping, read only by staff views (the follow-up queue): any new row or
+# change may lag, since staff see every commitment anyway.
+_STAFF_KINDS = frozenset({"follow_up", "help_request"})
+# Changes to these columns only move counts between stages (and the timeline's checks).
+_MOVING_COLUMNS = {
+    "commitment": frozenset(
+        {"stage", "furthest_stage", "stage_changed_on", "target_date", "note", "version"}
+        | {"updated_at", "timeline"}
+    ),
+    "timeline_entry": frozenset({"verified_by", "verified_by_id", "verified_at"}),
+}
+
+
+def _effect(obj, session: Session) -> str | None:
+    """'hides', 'adds' or None (no figure changes) for one pending object."""
+    kind = getattr(obj, "__tablename__", "")
+    if obj in session.deleted:
+        return "hides"
+    if obj in session.new:
+        return "adds" if kind in _ADDING_KINDS | _STAFF_KINDS else "hides"
+    changed = {attr.key for attr in inspect(obj).attrs if attr.history.has_changes()}
+    changed -= _UNREAD_COLUMNS.get(kind, frozenset())
+    if not changed:
+        return None
+    if kind in _STAFF_KINDS or changed <= _MOVING_COLUMNS.get(kind, frozenset()):
+        return "adds"
+    return "hides"
 
 
 @event.listens_for(Session, "before_flush")
 def _bump_on_write(session: Session, flush_context, instances) -> None:
     tracked = _tracked()
     changed = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(obj, tracked) for obj in changed):
+    effects = {_effect(obj, session) for obj in changed if isinstance(obj, tracked)}
+    if "hides" in effects:
         bump(session)
+    elif "adds" in effects:
+        bump(session, hiding=False)
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_own_write(session: Session) -> None:
+    revision = session.info.pop("campaign_revision", None)
+    if revision is not None and has_request_context():
+        flask_session[SESSION_KEY] = max(revision, seen_revision())
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back_write(session: Session) -> None:
+    session.info.pop("campaign_revision", None)

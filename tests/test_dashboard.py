@@ -5,11 +5,15 @@ import io
 from datetime import date
 
 import pytest
+from sqlalchemy import event
 
 from campaign import cache
 from campaign.accounts.roles import Role
+from campaign.commitments.filters import AdoptionFilter
 from campaign.commitments.models import Visibility
 from campaign.commitments.stages import Stage
+from campaign.dashboard.figures import dashboard_figures
+from campaign.extensions import db
 from campaign.places.models import JurisdictionKind
 
 
@@ -147,3 +151,23 @@ def test_renaming_an_official_refreshes_cached_recent_changes(client, organizer,
     db.session.commit()
     html = client.get("/dashboard/").get_data(as_text=True)
     assert "New Name" in html and "Old Name" not in html
+
+
+def test_sqlite_reads_commitments_in_table_order_and_timelines_newest_first(app, make, catalog):
+    make.commitment(make.user(), catalog[0])
+    statements: list[str] = []
+
+    def remember(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        dashboard_figures(AdoptionFilter(), "public")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", remember)
+    sql = "\n".join(statements)
+    if db.engine.dialect.name == "sqlite":
+        assert sql.count("FROM commitment NOT INDEXED") >= 5
+        assert "timeline_entry INDEXED BY ix_timeline_entry_recorded_at" in sql
+    else:
+        assert "INDEXED" not in sql

@@ -109,6 +109,26 @@ def test_owner_filter_defaults_to_mine_and_can_show_unassigned(make, catalog, st
     assert len(queue(staff, "all")) == 3
 
 
+def test_queue_filters_by_state_policy_and_stage(make, catalog, staff):
+    in_wi = make.user(jurisdiction=make.jurisdiction("Madison", "WI", key="madison"))
+    in_mn = make.user(jurisdiction=make.jurisdiction("Duluth", "MN", key="duluth"))
+    pledged_wi = make.commitment(in_wi, catalog[0], pledged_on=date(2026, 5, 1))
+    other_policy = make.commitment(in_wi, catalog[1], pledged_on=date(2026, 5, 1))
+    stalled_wi = make.commitment(
+        in_wi, catalog[2], stage=Stage.STALLED, pledged_on=date(2026, 5, 1)
+    )
+    make.commitment(in_mn, catalog[0], pledged_on=date(2026, 5, 1))
+
+    def ids(**criteria):
+        page = follow_up_queue(staff, TODAY, QueueFilter(owner="all", **criteria))
+        return {item.commitment_id for item in page.items}
+
+    assert ids(state="WI") == {pledged_wi.id, other_policy.id, stalled_wi.id}
+    assert ids(state="WI", policy=catalog[0].slug) == {pledged_wi.id}
+    assert ids(state="WI", stage="stalled") == {stalled_wi.id}
+    assert ids(state="TX") == set()
+
+
 def test_queue_pages_through_thousands_in_constant_queries(make, catalog, staff, count_queries):
     official = make.user()
     for policy in catalog:

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 
 import pytest
 
@@ -191,3 +192,16 @@ def test_cached_figures_change_as_soon_as_a_commitment_changes(client, make, cat
 
     db.session.commit()
     assert point_keys(data(client)) == set()
+
+
+def test_the_folium_map_is_built_once_per_filter_not_after_every_write(
+    client, make, catalog, campaign_data
+):
+    def folium_names(html: str) -> set[str]:
+        return set(re.findall(r"\bmap_[0-9a-f]{32}\b", html))
+
+    first = folium_names(client.get("/map/").get_data(as_text=True))
+    assert first
+    make.commitment(make.user(), catalog[3])  # a write: figures change, the map does not
+    assert folium_names(client.get("/map/").get_data(as_text=True)) == first
+    assert folium_names(client.get("/map/?state=MN").get_data(as_text=True)) != first

@@ -1,11 +1,13 @@
-"""The flask commands: seed, demo-data and create-user."""
+"""The flask commands: seed, demo-data and create-user; the load test's accounts."""
 
+import pytest
 from sqlalchemy import func, select
 
 from campaign.accounts.models import User
 from campaign.accounts.roles import Role
 from campaign.catalog.models import Policy, PolicyResource, Priority
 from campaign.commitments.models import Commitment, TimelineEntry
+from campaign.demo import DemoError, add_load_test_accounts, generate_demo_campaign
 from campaign.extensions import db
 from campaign.places.models import Jurisdiction, JurisdictionKind
 
@@ -108,3 +110,30 @@ def test_demo_data_explains_when_the_catalog_is_missing(runner):
     result = runner.invoke(args=["demo-data"])
     assert result.exit_code != 0
     assert "run `flask --app wsgi seed` first" in result.output
+
+
+def test_load_test_accounts_sign_in_and_the_officials_own_commitments(runner, make, client, auth):
+    runner.invoke(args=["seed", "--skip-gazetteer"])
+    for n in range(10):
+        make.jurisdiction(f"Load Town {n}", "MN", key=f"load{n}", population=1000 * n)
+    generate_demo_campaign(jurisdictions=10, commitments=30)
+    emails = add_load_test_accounts(
+        officials=3, organizers=2, staff=2, password="load test password 1"
+    )
+    db.session.commit()
+
+    assert emails["official"] == [f"load-official-{n}@example.org" for n in range(3)]
+    for email in emails["official"]:
+        official = db.session.scalar(select(User).where(User.email == email))
+        assert official.role == Role.OFFICIAL
+        owned = select(func.count()).where(Commitment.official_id == official.id)
+        assert db.session.scalar(owned) >= 1
+    for role in ("organizer", "staff"):
+        assert len(emails[role]) == 2
+        auth.login(emails[role][1], "load test password 1")
+        assert client.get("/account").status_code == 200
+        auth.logout()
+    response = auth.login(emails["official"][0], "load test password 1")
+    assert response.headers["Location"].endswith("/commitments/")
+    with pytest.raises(DemoError, match="already has load-test accounts"):
+        add_load_test_accounts(officials=1, organizers=0, staff=0, password="load test pass 2")

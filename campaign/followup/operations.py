@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from campaign.accounts.models import User
 from campaign.accounts.roles import Role, is_staff
 from campaign.audit.operations import record
+from campaign.cache import cached
 from campaign.commitments.models import Commitment
 from campaign.commitments.stages import Stage
 from campaign.extensions import db
@@ -30,14 +32,28 @@ def follow_up_for(commitment: Commitment) -> FollowUp:
     return state
 
 
-def staff_members() -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User)
+@dataclass(frozen=True)
+class StaffMember:
+    id: int
+    name: str
+
+
+def staff_members() -> list[StaffMember]:
+    """Active staff and admins by name, for owner menus and filters.
+
+    Finding them reads every user (no index on role), so the list is cached like the
+    figures: a role change or a deactivation shows at once, a new account within the lag.
+    """
+
+    def load() -> list[StaffMember]:
+        rows = db.session.execute(
+            select(User.id, User.name)
             .where(User.role.in_([Role.STAFF, Role.ADMIN]), User.active.is_(True))
             .order_by(User.name)
         )
-    )
+        return [StaffMember(uid, name) for uid, name in rows]
+
+    return cached(("staff-members",), load)
 
 
 def assign(commitments: list[Commitment], owner: User | None, actor: User) -> int:

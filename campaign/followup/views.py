@@ -9,6 +9,7 @@ from wtforms import SelectChoice
 from campaign.accounts.models import User
 from campaign.accounts.roles import is_staff
 from campaign.audit.operations import entries_for
+from campaign.cache import cached
 from campaign.commitments.filters import FilterForm
 from campaign.commitments.models import Commitment, TimelineEntry
 from campaign.commitments.operations import get_commitment_or_404, timeline_of
@@ -19,6 +20,7 @@ from campaign.followup.forms import AssignForm, ContactForm
 from campaign.followup.models import ContactKind, FollowUp
 from campaign.followup.operations import (
     FollowUpError,
+    StaffMember,
     assign,
     confirm_body,
     contact_log,
@@ -51,8 +53,9 @@ def _queue_filter() -> QueueFilter:
     return QueueFilter(owner=owner, state=state, policy=policy, stage=stage)
 
 
-def _owner_choices() -> list[SelectChoice]:
-    return [SelectChoice("", "Nobody")] + [SelectChoice(str(u.id), u.name) for u in staff_members()]
+def _owner_choices(staff: list[StaffMember] | None = None) -> list[SelectChoice]:
+    staff = staff_members() if staff is None else staff
+    return [SelectChoice("", "Nobody")] + [SelectChoice(str(u.id), u.name) for u in staff]
 
 
 @bp.route("/queue")
@@ -63,9 +66,17 @@ def queue():
         page_number = int(request.args.get("page", "1"))
     except ValueError:
         page_number = 1
-    page = follow_up_queue(current_user, today(), flt, page=page_number, per_page=QUEUE_PAGE_SIZE)
+    # Cached like the figures (deciding the queue reads every open commitment): what the
+    # viewer wrote shows at once, a colleague's contacts and assignments within the lag.
+    mine = current_user.id if flt.owner == "mine" else None
+    on = today()
+    page = cached(
+        ("queue", flt, mine, page_number, on),
+        lambda: follow_up_queue(current_user, on, flt, page=page_number, per_page=QUEUE_PAGE_SIZE),
+    )
+    staff = staff_members()
     assign_form = AssignForm(formdata=None)
-    assign_form.owner.choices = _owner_choices()
+    assign_form.owner.choices = _owner_choices(staff)
     assign_form.owner.data = str(current_user.id)
     assign_form.back.data = request.full_path
     catalog = FilterForm(None)
@@ -73,7 +84,7 @@ def queue():
         "followup/queue.html",
         page=page,
         flt=flt,
-        staff=staff_members(),
+        staff=staff,
         assign_form=assign_form,
         policies=catalog.policy.choices,
         states=sorted(STATES.items(), key=lambda kv: kv[1]),

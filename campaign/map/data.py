@@ -11,9 +11,8 @@ from campaign.accounts.models import User
 from campaign.catalog.models import Policy
 from campaign.commitments.aggregates import (
     LIVE_STAGES,
+    JurisdictionFigures,
     JurisdictionSummary,
-    area_totals,
-    jurisdiction_summaries,
 )
 from campaign.commitments.filters import AdoptionFilter
 from campaign.commitments.models import Commitment
@@ -30,14 +29,14 @@ EXPORT_HEADER = [
 ]  # fmt: skip
 
 
-def map_payload(flt: AdoptionFilter, scope: str) -> dict:
+def map_payload(figures: JurisdictionFigures) -> dict:
     """Everything the map draws, as columns rather than objects to keep it small.
 
-    `points` are the cities, districts and other bodies with named commitments;
-    `states` (by FIPS) count every countable commitment; `counties` (by FIPS) count named ones.
+    `points` are the cities, districts and other bodies with named commitments (the same
+    summaries as the map page's table); `states` (by FIPS) count every countable commitment;
+    `counties` (by FIPS) count named ones.
     """
-    summaries = jurisdiction_summaries(flt, scope)
-    areas = area_totals(flt, scope)
+    summaries, areas = figures.summaries, figures.areas
     stage_index = {stage: i for i, stage in enumerate(LIVE_STAGES)}
     points = [
         [

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, render_template, request, url_for
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user
 
 from campaign.cache import cached
-from campaign.commitments.aggregates import jurisdiction_summaries
+from campaign.commitments.aggregates import jurisdiction_figures
 from campaign.commitments.filters import filter_from_request, render_filter_form
 from campaign.commitments.visibility import aggregate_scope
 from campaign.compression import encode_json, json_response
@@ -26,8 +26,12 @@ bp = Blueprint("map", __name__, url_prefix="/map")
 PAGE_SIZE = 50
 
 
+def _figures(flt, scope):
+    return cached(("map-figures", scope, flt.cache_key), lambda: jurisdiction_figures(flt, scope))
+
+
 def _summaries(flt, scope):
-    return cached(("summaries", scope, flt.cache_key), lambda: jurisdiction_summaries(flt, scope))
+    return _figures(flt, scope).summaries
 
 
 def _table_page(flt, scope, args):
@@ -47,11 +51,17 @@ def page():
     scope = aggregate_scope(current_user)
     args = flt.query_args()
     table = _table_page(flt, scope, args)
+    # The folium map holds no figures (they come from data.json), so no write makes it stale.
     rendered = cached(
-        ("map-folium", tuple(sorted(args.items()))),
+        ("map-folium", tuple(sorted(args.items())), request.script_root),
         lambda: build_map(
             data_url=url_for("map.data", **args),
             detail_url=url_for("map.detail", key="__KEY__", **args),
+        ),
+        stamp=(
+            "map-folium",
+            current_app.config.get("MAP_TILE_URL"),
+            current_app.config.get("MAP_TILE_ATTRIBUTION"),
         ),
     )
     return render_template(
@@ -71,7 +81,8 @@ def data():
     flt, _form = filter_from_request(request.args)
     scope = aggregate_scope(current_user)
     encoded = cached(
-        ("map-payload", scope, flt.cache_key), lambda: encode_json(map_payload(flt, scope))
+        ("map-payload", scope, flt.cache_key),
+        lambda: encode_json(map_payload(_figures(flt, scope))),
     )
     return json_response(encoded)
 

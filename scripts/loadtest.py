@@ -1,0 +1,415 @@
+"""Load-test the app as deployed: gunicorn, production config, a national-size campaign.
+
+    make loadtest                                                       # SQLite
+    make loadtest LOADTEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/loadtest
+
+1. Builds a campaign with the demo generator (20,000 jurisdictions, 100,000 commitments by
+   default) plus the accounts the simulated people sign in with (demo.add_load_test_accounts),
+   and keeps it: a SQLite file under instance/loadtest/ named for its parameters, or the
+   PostgreSQL database marked with them in its comment. A later run with the same
+   parameters, schema and generator reuses it (`--rebuild` builds afresh). SQLite runs work
+   on a copy, so every run starts from the same data; PostgreSQL keeps the previous runs'
+   updates, a few thousand among 100,000 commitments.
+2. Serves it with gunicorn (gunicorn.conf.py) on a free loopback port with
+   CAMPAIGN_ENV=production, a generated SECRET_KEY and CSRF on, mail suppressed.
+3. Runs locust headless (scripts/locustfile.py): officials, organizers and staff at work,
+   50 people by default, for a warm-up whose figures are dropped and then a measured period.
+4. Prints per page: requests, requests per second, median and p95 latency and errors, as a
+   Markdown table for docs/performance.md, and the server's error log lines if any.
+   Exits 1 if any request failed or the server logged an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+from campaign import create_app  # noqa: E402
+from campaign.config import database_url  # noqa: E402
+from campaign.extensions import db  # noqa: E402
+
+PASSWORD = "load test password 1"  # noqa: S105 - throwaway accounts in a throwaway campaign
+CACHE_DIR = ROOT / "instance" / "loadtest"
+BIN = Path(sys.executable).parent
+TARGET_P95_MS = 500
+
+# The server's environment: the production config, on plain http over loopback.
+# Rate limits are left as configured: every simulated person connects from an address of
+# their own (see the locustfile), so per-address limits never see more than one person.
+SERVER_ENV = {
+    "CAMPAIGN_ENV": "production",
+    "SESSION_COOKIE_SECURE": "0",
+    "MAIL_SUPPRESS_SEND": "1",
+}
+STATES = ("CA", "TX", "NY", "FL", "IL", "PA", "OH", "MI", "WA", "NC")
+QUEUE_FILTERS = (
+    "owner=all",
+    "owner=unassigned",
+    "owner=all&stage=pledged",
+    "owner=all&stage=introduced",
+    "owner=unassigned&state={state}",
+    "owner=all&state={state}",
+    "owner=all&policy={policy}",
+)
+
+
+def fingerprint(args) -> str:
+    """Names a built campaign: its parameters, the schema and the generator's code."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "migrations" / "versions").glob("*.py")):
+        digest.update(path.name.encode())
+    for path in (ROOT / "campaign" / "demo.py", ROOT / "campaign" / "places" / "data"):
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for f in files:
+            if f.is_file():
+                digest.update(f.read_bytes())
+    return (
+        f"j{args.jurisdictions}-c{args.commitments}-a{args.accounts}-s{args.seed}-"
+        f"{digest.hexdigest()[:12]}"
+    )
+
+
+def build(url: str, args) -> None:
+    """Schema, catalog, gazetteer, the demo campaign and the load-test accounts."""
+    from flask_migrate import upgrade
+
+    from campaign.catalog.operations import seed_catalog
+    from campaign.demo import add_load_test_accounts, generate_demo_campaign
+    from campaign.places.gazetteer import load_gazetteer
+
+    app = _app(url)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        upgrade(directory=str(ROOT / "migrations"))
+        started = time.perf_counter()
+        seed_catalog()
+        load_gazetteer()
+        made = generate_demo_campaign(
+            jurisdictions=args.jurisdictions, commitments=args.commitments, seed=args.seed
+        )
+        add_load_test_accounts(
+            officials=args.accounts, organizers=args.accounts, staff=args.accounts,
+            password=PASSWORD,
+        )  # fmt: skip
+        db.session.commit()
+        # Fresh planner statistics, as autovacuum or `PRAGMA optimize` leave on a live database.
+        with db.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+            if db.engine.dialect.name == "sqlite":
+                conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.engine.dispose()
+    log(f"built {made} in {time.perf_counter() - started:.0f}s")
+
+
+def prepare(url: str, args) -> str:
+    """The database URL to serve: the kept campaign (built if missing), or a copy of it."""
+    key = fingerprint(args)
+    if url.startswith("sqlite:///"):
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        kept = CACHE_DIR / f"campaign-{key}.sqlite3"
+        if args.rebuild or not kept.exists():
+            for old in CACHE_DIR.glob("campaign-*.sqlite3*"):
+                old.unlink()
+            building = kept.with_suffix(".building")
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{building}{suffix}").unlink(missing_ok=True)
+            log(f"building the campaign into {kept.name} (kept for later runs)...")
+            build(f"sqlite:///{building}", args)
+            building.rename(kept)
+        else:
+            log(f"reusing {kept.relative_to(ROOT)} (--rebuild to build afresh)")
+        working = CACHE_DIR / "run.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{working}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(kept, working)
+        return f"sqlite:///{working}"
+    marker = f"campaign loadtest {key}"
+    app = _app(url)
+    with app.app_context():
+        comment = db.session.scalar(
+            text(
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+                "WHERE datname = current_database()"
+            )
+        )
+        db.session.rollback()
+        db.engine.dispose()
+    if args.rebuild or comment != marker:
+        log("building the campaign in the PostgreSQL database (kept for later runs)...")
+        build(url, args)
+        with app.app_context(), db.engine.begin() as conn:
+            name = conn.scalar(text("SELECT current_database()"))
+            conn.execute(text(f"COMMENT ON DATABASE \"{name}\" IS '{marker}'"))
+            db.engine.dispose()
+    else:
+        log("reusing the campaign already built in this database (--rebuild to build afresh)")
+    return url
+
+
+def accounts_file(url: str, args, folder: Path) -> Path:
+    """What the locustfile needs: who signs in, and which filters people use."""
+    from campaign.catalog.models import Policy
+
+    app = _app(url)
+    with app.app_context():
+        slugs = list(db.session.scalars(db.select(Policy.slug).order_by(Policy.id)))
+        db.session.rollback()
+        db.engine.dispose()
+    filters = [f"state={s}" for s in STATES[:4]]
+    filters += [f"policy={slug}" for slug in slugs[:4]]
+    filters += ["stage=passed", "stage=implemented&state=CA", "hostile=1"]
+    filters += [f"policy={slugs[0]}&stage=introduced"]
+    queue_filters = [
+        q.format(state=STATES[i % len(STATES)], policy=slugs[i % len(slugs)])
+        for i, q in enumerate(QUEUE_FILTERS)
+    ]
+    path = folder / "accounts.json"
+    path.write_text(
+        json.dumps(
+            {
+                "password": PASSWORD,
+                "official": [f"load-official-{n}@example.org" for n in range(args.accounts)],
+                "organizer": [f"load-organizer-{n}@example.org" for n in range(args.accounts)],
+                "staff": [f"load-staff-{n}@example.org" for n in range(args.accounts)],
+                "filters": filters,
+                "queue_filters": queue_filters,
+            }
+        )
+    )
+    return path
+
+
+def serve(url: str, folder: Path, args) -> tuple[subprocess.Popen, str, Path]:
+    """gunicorn on a port the OS picks; returns the process, its address and its log."""
+    server_log = folder / "gunicorn.log"
+    env = {
+        **os.environ,
+        **SERVER_ENV,
+        "SECRET_KEY": secrets.token_hex(32),
+        "DATABASE_URL": url,
+    }
+    command = [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "--bind", "127.0.0.1:0"]
+    if args.workers:
+        command += ["--workers", str(args.workers)]
+    if args.threads:
+        command += ["--threads", str(args.threads)]
+    command.append("wsgi:app")
+    with open(server_log, "w") as out:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)  # noqa: S603
+    deadline = time.monotonic() + 60
+    address = None
+    while time.monotonic() < deadline and server.poll() is None:
+        found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", server_log.read_text())
+        if found:
+            address = found.group(1)
+            try:
+                with urllib.request.urlopen(f"{address}/healthz", timeout=5) as response:  # noqa: S310
+                    if response.status == 200:
+                        return server, address, server_log
+            except OSError:
+                pass
+        time.sleep(0.2)
+    stop(server)
+    raise SystemExit(f"gunicorn did not start:\n{server_log.read_text()[-3000:]}")
+
+
+def stop(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def server_cpu_seconds(server: subprocess.Popen) -> float:
+    """CPU time used so far by gunicorn and its workers: a cost that other load on the
+    machine does not inflate as it does latency."""
+    import psutil  # installed with locust
+
+    try:
+        master = psutil.Process(server.pid)
+        processes = [master, *master.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def run_locust(address: str, accounts: Path, folder: Path, args, server) -> dict:
+    summary = folder / "summary.json"
+    env = {
+        **os.environ,
+        "LOADTEST_ACCOUNTS": str(accounts),
+        "LOADTEST_WARMUP": str(args.warmup),
+        "LOADTEST_WAIT": args.wait,
+        "LOADTEST_SUMMARY": str(summary),
+    }
+    command = [
+        str(BIN / "locust"),
+        "-f", str(ROOT / "scripts" / "locustfile.py"),
+        "--headless", "--only-summary",
+        "--users", str(args.users),
+        "--spawn-rate", str(args.spawn_rate),
+        "--run-time", f"{args.warmup + args.duration}s",
+        "--stop-timeout", "10",
+        "--host", address,
+        "--loglevel", "WARNING",
+    ]  # fmt: skip
+    log(
+        f"locust: {args.users} people ({args.spawn_rate}/s), {args.warmup}s warm-up, "
+        f"{args.duration}s measured, think time {args.wait.replace(',', '-')}s"
+    )
+    cpu: list[float] = []
+    measuring = threading.Timer(args.warmup, lambda: cpu.append(server_cpu_seconds(server)))
+    measuring.start()
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)  # noqa: S603
+    measuring.cancel()
+    after = server_cpu_seconds(server)
+    if not summary.exists():
+        raise SystemExit(
+            f"locust wrote no summary:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+        )
+    figures = json.loads(summary.read_text())
+    figures["server_cpu_seconds"] = after - cpu[0] if cpu else None
+    return figures
+
+
+def report(summary: dict, server_errors: list[str], url: str, args) -> bool:
+    dialect = url.split(":", 1)[0].split("+")[0]
+    print(
+        f"\n{dialect}, {args.jurisdictions:,} jurisdictions, {args.commitments:,} commitments, "
+        f"{args.users} people, {summary['seconds']:.0f}s measured after {args.warmup}s warm-up, "
+        f"gunicorn.conf.py{_overrides(args)}\n"
+    )
+    print("| page | requests | req/s | median ms | p95 ms | errors |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for row in (r for r in summary["rows"] if r["requests"]):
+        print(
+            f"| {row['name']} | {row['requests']:,} | {row['rps']:.1f} | {row['median_ms']:.0f} | "
+            f"{row['p95_ms']:.0f} | {row['failures']} |"
+        )
+    total = summary["total"]
+    print(
+        f"| **all** | {total['requests']:,} | {total['rps']:.1f} | {total['median_ms']:.0f} | "
+        f"{total['p95_ms']:.0f} | {total['failures']} |"
+    )
+    if summary.get("server_cpu_seconds") is not None and total["requests"]:
+        cpu = summary["server_cpu_seconds"]
+        print(
+            f"\ngunicorn used {cpu:.0f} CPU seconds in {summary['seconds']:.0f} s "
+            f"({cpu / summary['seconds']:.2f} cores), "
+            f"{1000 * cpu / total['requests']:.0f} ms of CPU per request"
+        )
+    for error in summary["errors"]:
+        print(f"error: {error['count']}× {error['name']}: {error['error']}")
+    for failure in summary["warmup_failures"][:20]:
+        print(f"error during warm-up: {failure}")
+    for line in server_errors[:20]:
+        print(f"server log: {line}")
+    slow = [r["name"] for r in summary["rows"] if r["p95_ms"] >= TARGET_P95_MS]
+    errors = total["failures"] + len(summary["warmup_failures"]) + len(server_errors)
+    print(f"\nerrors: {errors}; pages with p95 ≥ {TARGET_P95_MS} ms: {', '.join(slow) or 'none'}")
+    return errors == 0
+
+
+def _overrides(args) -> str:
+    chosen = [f"--workers {args.workers}"] if args.workers else []
+    chosen += [f"--threads {args.threads}"] if args.threads else []
+    return f" with {' '.join(chosen)}" if chosen else ""
+
+
+def server_error_lines(server_log: Path) -> list[str]:
+    return [
+        line
+        for line in server_log.read_text().splitlines()
+        if "Traceback" in line or "[ERROR]" in line or "WORKER TIMEOUT" in line
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=os.environ.get("LOADTEST_DATABASE_URL", ""))
+    parser.add_argument("--jurisdictions", type=int, default=20_000)
+    parser.add_argument("--commitments", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--accounts", type=int, default=100, help="Accounts per role.")
+    parser.add_argument("--rebuild", action="store_true", help="Build the campaign afresh.")
+    parser.add_argument("--users", type=int, default=int(os.environ.get("LOADTEST_USERS", 50)))
+    parser.add_argument("--spawn-rate", type=float, default=10)
+    parser.add_argument(
+        "--warmup", type=int, default=int(os.environ.get("LOADTEST_WARMUP", 15)),
+        help="Seconds of load before measuring (sign-ins happen then).",
+    )  # fmt: skip
+    parser.add_argument(
+        "--duration", type=int, default=int(os.environ.get("LOADTEST_DURATION", 60)),
+        help="Seconds measured.",
+    )  # fmt: skip
+    parser.add_argument(
+        "--wait", default=os.environ.get("LOADTEST_WAIT", "1,3"),
+        help="Think time between a person's actions, 'min,max' seconds.",
+    )  # fmt: skip
+    parser.add_argument("--workers", type=int, default=None, help="Override gunicorn.conf.py.")
+    parser.add_argument("--threads", type=int, default=None, help="Override gunicorn.conf.py.")
+    args = parser.parse_args()
+    if args.users > 3 * args.accounts:
+        parser.error("--users may be at most three times --accounts (one account each).")
+    url = database_url(args.database_url or None, str(CACHE_DIR))
+    served = prepare(url, args)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        accounts = accounts_file(served, args, folder)
+        server, address, server_log = serve(served, folder, args)
+        try:
+            log(f"serving at {address}")
+            summary = run_locust(address, accounts, folder, args, server)
+        finally:
+            stop(server)
+        ok = report(summary, server_error_lines(server_log), url, args)
+    raise SystemExit(0 if ok else 1)
+
+
+def _app(url: str):
+    return create_app(
+        {
+            "ENV_NAME": "production",
+            "SECRET_KEY": secrets.token_hex(16),
+            "SQLALCHEMY_DATABASE_URI": url,
+        }
+    )
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,284 @@
+"""Cached figures: which writes make them stale, and what a reader is served meanwhile."""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+from campaign import cache, revision
+from campaign.accounts.roles import Role
+from campaign.commitments.models import Visibility
+from campaign.commitments.stages import Stage
+from campaign.extensions import db
+from campaign.timeutil import today
+
+STAGES = ["Pledged", "Introduced", "Passed", "Implemented", "Stalled"]
+
+
+@pytest.fixture
+def lag(app, monkeypatch):
+    """Turns the production behaviour on: figures may lag additions by this many seconds."""
+
+    def set_lag(seconds: float) -> None:
+        monkeypatch.setitem(app.config, "AGGREGATE_MAX_LAG_SECONDS", seconds)
+
+    return set_lag
+
+
+@pytest.fixture
+def town_commitment(make, catalog):
+    town = make.jurisdiction("First", "MN", key="first", latitude=45.0, longitude=-93.0)
+    official = make.user(name="Ana Díaz", email="ana@example.org", jurisdiction=town)
+    return make.commitment(official, catalog[0])
+
+
+def signed_in(app, email: str):
+    client = app.test_client()
+    assert client.post("/login", data={"email": email, "password": "correct horse battery"})
+    return client
+
+
+def stage_on_map(client) -> str | None:
+    """The furthest stage the map shows for the town, or None if it is not on the map."""
+    payload = client.get("/map/data.json").get_json()
+    points = {p[0]: STAGES[p[6]] for p in payload["points"]}
+    return points.get("first")
+
+
+def test_signing_in_keeps_cached_figures_but_renaming_an_official_does_not(
+    client, auth, make, catalog
+):
+    official = make.user(name="Ana Díaz", email="ana@example.org")
+    make.commitment(official, catalog[0])
+    make.user(Role.ORGANIZER, email="org@example.org")
+    before = revision.current()
+
+    auth.login("org@example.org")
+    auth.login("ana@example.org")
+    assert revision.current() == before
+
+    official.name = "Ana Díaz-Ortiz"
+    db.session.commit()
+    assert revision.current() == before + 1
+
+
+def test_only_writes_that_may_hide_something_raise_the_hiding_revision(make, catalog):
+    official = make.user(name="Ana Díaz")
+    commitment = make.commitment(official, catalog[0])
+    start = revision.current_pair()
+
+    commitment.stage = Stage.INTRODUCED
+    db.session.commit()
+    make.commitment(make.user(), catalog[1])
+    added = revision.current_pair()
+    assert added.revision > start.revision and added.hiding == start.hiding
+
+    for hide in (
+        lambda: setattr(commitment, "visibility", Visibility.COUNTED),
+        lambda: setattr(official, "name", "A. D."),
+        lambda: db.session.delete(commitment),
+    ):
+        before = revision.current_pair()
+        hide()
+        db.session.commit()
+        after = revision.current_pair()
+        assert after.hiding == before.hiding + 1 and after.revision == before.revision + 1
+
+
+def test_progress_may_lag_for_others_but_its_author_sees_it_at_once(
+    app, lag, make, town_commitment
+):
+    lag(60)
+    make.user(Role.ORGANIZER, email="org@example.org")
+    organizer = signed_in(app, "org@example.org")
+    official = signed_in(app, "ana@example.org")
+    assert stage_on_map(organizer) == "Pledged"
+
+    saved = official.post(
+        f"/commitments/{town_commitment.id}/progress",
+        data={"stage": "introduced", "occurred_on": "2026-03-02", "version": "1"},
+    )
+    assert saved.status_code == 302
+    assert stage_on_map(organizer) == "Pledged"  # within the lag
+    assert stage_on_map(official) == "Introduced"  # their own change, at once
+    # ...which refreshed the shared figures for everyone.
+    assert stage_on_map(organizer) == "Introduced"
+
+
+def test_a_commitment_made_private_leaves_the_map_at_once_whatever_the_lag(
+    app, client, lag, town_commitment
+):
+    lag(600)
+    assert stage_on_map(client) == "Pledged"
+    town_commitment.stage = Stage.PASSED
+    db.session.commit()
+    assert stage_on_map(client) == "Pledged"
+
+    town_commitment.visibility = Visibility.PRIVATE  # as another worker process would
+    db.session.commit()
+    assert stage_on_map(client) is None
+
+
+def test_lagging_figures_are_refreshed_in_the_background_and_never_older_than_the_lag(
+    client, lag, town_commitment, count_queries
+):
+    lag(3)
+    assert stage_on_map(client) == "Pledged"
+    town_commitment.stage = Stage.INTRODUCED
+    db.session.commit()
+    assert stage_on_map(client) == "Pledged"
+
+    time.sleep(1.6)  # past half the lag: served as it is, recomputed behind the scenes
+    assert stage_on_map(client) == "Pledged"
+    cache.wait_for_refreshes()
+    with count_queries() as counter:
+        assert stage_on_map(client) == "Introduced"
+    assert counter.count <= 2  # the revisions and nothing else: the refreshed figures
+
+    town_commitment.stage = Stage.PASSED
+    db.session.commit()
+    time.sleep(3.1)  # past the lag: recomputed before answering
+    assert stage_on_map(client) == "Passed"
+
+
+def test_the_dashboard_is_refreshed_in_the_background_too(app, lag, make, catalog):
+    lag(3)
+    make.user(Role.ORGANIZER, email="org@example.org")
+    organizer = signed_in(app, "org@example.org")
+    make.commitment(make.user(name="Ana Díaz"), catalog[0])
+    assert "Ana Díaz" in organizer.get("/dashboard/").get_data(as_text=True)
+
+    make.commitment(make.user(name="Zed Newcomer"), catalog[1])
+    time.sleep(1.6)
+    assert "Zed Newcomer" not in organizer.get("/dashboard/").get_data(as_text=True)
+    cache.wait_for_refreshes()
+    assert "Zed Newcomer" in organizer.get("/dashboard/").get_data(as_text=True)
+
+
+def test_past_the_lag_one_request_recomputes_while_the_others_get_the_stale_value(
+    app, lag, make, catalog
+):
+    lag(0.5)
+    started, release = threading.Event(), threading.Event()
+    computed: list[str] = []
+
+    def figures(value: str):
+        def compute():
+            computed.append(value)
+            if value == "new":
+                started.set()
+                release.wait(10)
+            return value
+
+        return compute
+
+    def request(value: str, results: list) -> threading.Thread:
+        """A request in a thread of its own, as gunicorn's threads serve them."""
+
+        def run():
+            with app.test_request_context():
+                results.append(cache.cached(("figures",), figures(value)))
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    first: list[str] = []
+    request("old", first).join()
+    make.commitment(make.user(), catalog[0])  # an addition: the figures may lag it
+    time.sleep(0.6)  # past the lag: the next request recomputes before answering
+
+    slow: list[str] = []
+    recomputing = request("new", slow)
+    assert started.wait(10)
+    others: list[str] = []
+    request("other", others).join(10)
+    assert others == ["old"]  # served at once, not queued behind the recomputation
+    release.set()
+    recomputing.join(10)
+    assert (first, slow, computed) == (["old"], ["new"], ["old", "new"])
+
+
+def test_requests_waiting_for_a_computation_take_its_result_though_writes_moved_on(
+    app, lag, make, catalog
+):
+    lag(60)
+    started, release = threading.Event(), threading.Event()
+    computed: list[str] = []
+
+    def compute(value: str):
+        def run():
+            computed.append(value)
+            started.set()
+            release.wait(10)
+            return value
+
+        return run
+
+    def request(value: str, results: list) -> threading.Thread:
+        def run():
+            with app.test_request_context():
+                results.append(cache.cached(("figures",), compute(value)))
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    first: list[str] = []
+    computing = request("first", first)
+    assert started.wait(10)
+    make.commitment(make.user(), catalog[0])  # progress reported meanwhile
+    second: list[str] = []
+    waiting = request("second", second)
+    time.sleep(0.3)  # let it read the new revision and queue behind the computation
+    release.set()
+    computing.join(10)
+    waiting.join(10)
+    assert (first, second, computed) == (["first"], ["first"], ["first"])
+
+
+def test_a_staff_member_demoted_or_deactivated_leaves_the_owner_menus_at_once(
+    client, auth, lag, make
+):
+    lag(600)
+    make.user(Role.STAFF, name="Sam Staff", email="sam@example.org")
+    olga = make.user(Role.STAFF, name="Olga Other")
+    nina = make.user(Role.STAFF, name="Nina Next")
+    auth.login("sam@example.org")
+    html = client.get("/staff/queue?owner=all").get_data(as_text=True)
+    assert "Olga Other" in html and "Nina Next" in html
+
+    olga.role = Role.ORGANIZER
+    db.session.commit()
+    html = client.get("/staff/queue?owner=all").get_data(as_text=True)
+    assert "Olga Other" not in html and "Nina Next" in html
+    nina.active = False
+    db.session.commit()
+    assert "Nina Next" not in client.get("/staff/queue?owner=all").get_data(as_text=True)
+
+
+def test_a_logged_contact_is_a_lagging_write_that_leaves_its_authors_queue_at_once(
+    app, lag, make, catalog
+):
+    lag(600)
+    make.user(Role.STAFF, name="Sam Staff", email="sam@example.org")
+    make.user(Role.STAFF, name="Olga Other", email="olga@example.org")
+    commitment = make.commitment(make.user(name="Rosa Official"), catalog[0])
+    sam, olga = signed_in(app, "sam@example.org"), signed_in(app, "olga@example.org")
+    for person in (sam, olga):
+        assert "Rosa Official" in person.get("/staff/queue?owner=all").get_data(as_text=True)
+    before = revision.current_pair()
+
+    logged = sam.post(
+        f"/staff/commitments/{commitment.id}",
+        data={
+            "kind": "call",
+            "contacted_on": today().isoformat(),
+            "next_follow_up_on": (today() + timedelta(days=30)).isoformat(),
+        },
+    )
+    assert logged.status_code == 302
+    after = revision.current_pair()
+    assert after.revision > before.revision and after.hiding == before.hiding
+    assert "Rosa Official" not in sam.get("/staff/queue?owner=all").get_data(as_text=True)
