@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Request, abort, current_app, request, session
 from flask_login import current_user
+from flask_login.utils import decode_cookie
 
 
 def _hasher() -> PasswordHasher:
@@ -86,7 +87,9 @@ def has_signed_in_cookie() -> bool:
     the view runs; a stale cookie only errs towards caution where it is used.
     """
     remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
-    return bool(session.get("_user_id") or request.cookies.get(remember_cookie))
+    remembered = request.cookies.get(remember_cookie)
+    # Both cookies are signed with SECRET_KEY: a made-up one counts for nothing.
+    return bool(session.get("_user_id") or (remembered and decode_cookie(remembered)))
 
 
 def allow_large_body(config_key: str):

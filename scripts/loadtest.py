@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -29,6 +30,7 @@ import re
 import secrets
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -116,9 +118,13 @@ def build(url: str, args) -> None:
         # Fresh planner statistics, as autovacuum or `PRAGMA optimize` leave on a live database.
         with db.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
-            if db.engine.dialect.name == "sqlite":
-                conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        sqlite_file = db.engine.url.database if db.engine.dialect.name == "sqlite" else None
         db.engine.dispose()
+    if sqlite_file:
+        # Fold the WAL into the file that later runs copy; outside any transaction (the app's
+        # engine begins one for every statement).
+        with contextlib.closing(sqlite3.connect(sqlite_file, isolation_level=None)) as raw:
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     log(f"built {made} in {time.perf_counter() - started:.0f}s")
 
 

@@ -85,7 +85,11 @@ class Person(HttpUser):
             if response.status_code != 200:
                 response.failure(f"{response.status_code} for {path}")
             elif expect is not None and expect not in response.text:
-                response.failure(f"{path} did not contain {expect!r}")
+                title = TITLE.search(response.text)
+                response.failure(
+                    f"{path} did not contain {expect!r}: got {response.url} "
+                    f"({title.group(1).strip() if title else 'no title'})"
+                )
             return response
 
 
@@ -201,6 +205,9 @@ class Staff(Person):
                 response.failure(f"contact not logged: {response.status_code}")
                 return
         self.get(response.headers["Location"], "/staff/commitments/[id]", expect="Contact logged.")
+
+
+TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 
 
 def _today() -> str:

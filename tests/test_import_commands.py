@@ -93,3 +93,26 @@ def test_staff_invite_an_unclaimed_official_from_the_directory(client, auth, mak
     assert "already claimed" in response.get_data(as_text=True)
     assert len(mailbox.messages) == 1
     assert db.session.get(User, official.id).email == "quiet@town.example"
+
+
+def test_an_invitation_dies_when_the_account_is_made_staff(client, make):
+    from campaign.accounts.invitations import make_invitation_token
+
+    official = make.user(email="later.staff@town.example")
+    official.password_hash = None
+    db.session.commit()
+    link = f"/password/claim/{make_invitation_token(official)}"
+    assert client.get(link).status_code == 200
+    official.role = Role.STAFF
+    db.session.commit()
+    assert client.get(link).status_code == 410
+    data = {"password": "a brand new passphrase", "confirm": "a brand new passphrase"}
+    assert client.post(link, data=data).status_code == 410
+    assert db.session.get(User, official.id).password_hash is None
+
+
+def test_a_made_up_remember_cookie_does_not_raise_the_upload_limit(app):
+    from campaign.security import has_signed_in_cookie
+
+    with app.test_request_context(headers={"Cookie": "remember_token=garbage"}):
+        assert not has_signed_in_cookie()

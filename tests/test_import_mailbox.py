@@ -184,7 +184,7 @@ def test_accepting_creates_the_official_commitments_and_linked_entries(
     alpr = next(p for p in catalog if p.slug == "cancel-alpr-contracts")
     before_users = db.session.scalar(select(func.count(User.id)))
 
-    touched = accept_thread(
+    accepted = accept_thread(
         thread_of(html),
         Acceptance(
             email="bo@bay.example",
@@ -200,7 +200,7 @@ def test_accepting_creates_the_official_commitments_and_linked_entries(
         staff,
     )
     db.session.commit()
-    assert len(touched) == 2
+    assert len(accepted.recorded) == 2 and accepted.unchanged == []
     assert db.session.scalar(select(func.count(User.id))) == before_users + 1
     bo = db.session.scalar(select(User).where(User.email == "bo@bay.example"))
     assert bo.password_hash is None and bo.jurisdiction == places["bay"]
@@ -257,25 +257,29 @@ def test_staff_triage_a_thread_in_the_browser(client, auth, make, catalog, place
     assert 'value="Bay County, FL"' in page
     assert "alert(1)" not in page
     sanctuary = next(p for p in catalog if p.slug == "robust-sanctuary-policies")
-    response = client.post(
-        f"/staff/triage/{bay.id}",
-        data={
-            "name": "Bo Lee",
-            "email": "bo@bay.example",
-            "jurisdiction": "Bay County, FL",
-            "jurisdiction_key": "12005",
-            "policies": [str(sanctuary.id)],
-            "stage": "pledged",
-            "occurred_on": "2025-03-05",
-            "visibility": "counted",
-        },
-    )
+    accept = {
+        "name": "Bo Lee",
+        "email": "bo@bay.example",
+        "jurisdiction": "Bay County, FL",
+        "jurisdiction_key": "12005",
+        "policies": [str(sanctuary.id)],
+        "stage": "pledged",
+        "occurred_on": "2025-03-05",
+        "visibility": "counted",
+    }
+    response = client.post(f"/staff/triage/{bay.id}", data=accept)
     assert response.status_code == 302
     commitment = db.session.scalar(select(Commitment))
     assert commitment.policy == sanctuary
     staff_page = client.get(f"/staff/commitments/{commitment.id}").get_data(as_text=True)
     assert f"/staff/triage/{bay.id}#m{bay.id}" in staff_page
     assert "3 threads" in client.get("/staff/triage/").get_data(as_text=True)
+
+    # The same news from another click (or another staff member) records nothing twice.
+    again = client.post(f"/staff/triage/{bay.id}", data=accept)
+    assert again.status_code == 422
+    assert "This thread has already been triaged." in again.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Commitment.id))) == 1
 
 
 def test_unreadable_items_are_reported_one_by_one_and_never_stop_the_rest(tmp_path, catalog):
@@ -303,3 +307,31 @@ def test_unreadable_items_are_reported_one_by_one_and_never_stop_the_rest(tmp_pa
     assert batch.summary["rejected"] == [list(r) for r in report.rejected]
     cafe = db.session.scalar(select(MailMessage).where(MailMessage.message_id == "l@x.example"))
     assert cafe.subject == "Café" and "Señor" in cafe.body
+
+
+def test_a_dismissed_reply_never_hides_an_accepted_thread(helpdesk, catalog, places, make):
+    staff = make.user(Role.STAFF)
+    import_mailbox(helpdesk, staff)
+    db.session.commit()
+    first = db.session.scalar(
+        select(MailMessage).where(MailMessage.message_id == "a1@stpaul.example")
+    )
+    reply = db.session.scalar(
+        select(MailMessage).where(MailMessage.message_id == "h1@campaign.example")
+    )
+    alpr = next(p for p in catalog if p.slug == "cancel-alpr-contracts")
+    decision = Acceptance("ana@stpaul.example", "Ana Ruiz", None, places["saint_paul"], [alpr],
+                          Stage.PLEDGED, date(2025, 3, 3), Visibility.COUNTED, None)  # fmt: skip
+    accept_thread(thread_of(first), decision, staff)
+    reply.status = TriageStatus.NEW  # a later reply, still to read
+    db.session.commit()
+    dismiss_thread(thread_of(first), "thank-you note", staff)
+    db.session.commit()
+    thread = thread_of(first)
+    assert thread.status == TriageStatus.ACCEPTED
+    with pytest.raises(TriageError, match="Only a thread"):
+        from campaign.imports.triage import reopen_thread
+
+        reopen_thread(thread, staff)
+    db.session.refresh(first)
+    assert first.status == TriageStatus.ACCEPTED and first.decided_by == staff

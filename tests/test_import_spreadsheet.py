@@ -326,3 +326,8 @@ def test_an_email_that_belongs_to_staff_is_not_turned_into_an_official(catalog, 
     assert planned.action == Action.FAIL
     assert "staff account" in planned.reason
     assert staff.role == Role.STAFF
+
+
+def test_a_broken_utf16_file_is_read_with_replacement_characters_not_a_crash():
+    sheet = read_sheet(b"\xff\xfeA", "broken.csv")  # a UTF-16 mark and half a character
+    assert sheet.rows == []

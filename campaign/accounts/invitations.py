@@ -2,7 +2,7 @@
 
 Imported accounts have no password. Staff send an invitation; its link lets the owner choose a
 password, which signs them in. The token is the reset token's kind (signed, timestamped, bound
-to the password hash and session token, so it works once) under its own salt and a longer
+to the password hash and email, so it works once) under its own salt and a longer
 life (`INVITATION_MAX_AGE`), so a reset link can never be replayed as an invitation or back.
 """
 
@@ -15,7 +15,12 @@ from sqlalchemy import select
 
 from campaign.accounts.models import User
 from campaign.accounts.operations import set_password
-from campaign.accounts.reset import _fingerprint, _serializer, user_for_reset_token
+from campaign.accounts.reset import (
+    ResetTokenError,
+    _fingerprint,
+    _serializer,
+    user_for_reset_token,
+)
 from campaign.accounts.roles import Role
 from campaign.audit.operations import record
 from campaign.extensions import db
@@ -32,7 +37,10 @@ def make_invitation_token(user: User) -> str:
 def user_for_invitation(token: str, *, lock: bool = False) -> User:
     """The account the invitation is for; `ResetTokenError` if expired, used or garbled."""
     max_age = int(current_app.config["INVITATION_MAX_AGE"])
-    return user_for_reset_token(token, lock=lock, salt=SALT, max_age=max_age)
+    user = user_for_reset_token(token, lock=lock, salt=SALT, max_age=max_age)
+    if not unclaimed([user]):  # made staff, or claimed, since the link was sent
+        raise ResetTokenError("This invitation is no longer valid.", "used")
+    return user
 
 
 def claim_account(token: str, password: str) -> User:

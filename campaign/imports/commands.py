@@ -46,6 +46,7 @@ def import_commitments_command(
     from campaign.imports.models import ImportBatch, ImportKind, ImportStatus
     from campaign.imports.sheets import (
         Action,
+        ImportRefused,
         apply_plan,
         check_mapping,
         plan_rows,
@@ -106,7 +107,11 @@ def import_commitments_command(
     db.session.add(batch)
     remember_mapping(sheet.headers, mapping)
     db.session.flush()
-    applied = apply_plan(batch, actor)
+    try:
+        applied = apply_plan(batch, actor)
+    except ImportRefused as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
     db.session.commit()
     done = applied.counts
     click.echo(

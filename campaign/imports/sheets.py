@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from campaign.accounts.models import User, normalize_email
@@ -107,7 +107,7 @@ class Plan:
 
     @property
     def new_officials(self) -> int:
-        return len({row.email.lower() for row in self.rows if row.new_official})
+        return len({normalize_email(row.email) for row in self.rows if row.new_official})
 
     def of(self, action: Action) -> list[RowPlan]:
         return [row for row in self.rows if row.action == action]
@@ -200,9 +200,13 @@ def _checked_email(text: str) -> str:
     if not text:
         raise ValueError("no email: officials are matched by their email address")
     try:
-        return validate_email(text, check_deliverability=False).normalized
+        validate_email(text, check_deliverability=False)
     except EmailNotValidError as error:
         raise ValueError(f"“{text}” is not a valid email address") from error
+    # Kept as typed but for the domain's case: accounts are found by normalize_email, as
+    # everywhere else in the app (validate_email's normal form turns "xn--" into Unicode).
+    local, _, domain = text.strip().rpartition("@")
+    return f"{local}@{domain.lower()}"
 
 
 def _checked_link(text: str) -> str | None:
@@ -407,7 +411,7 @@ def _decide(
     planned_officials: dict[str, RowPlan],
     seen_pairs: dict[tuple[str, int], int],
 ) -> None:
-    key = plan.email.lower()
+    key = normalize_email(plan.email)
     pair = (key, plan.policy.id)
     if pair in seen_pairs:
         plan.action = Action.SKIP
@@ -427,13 +431,14 @@ def _decide(
             seen_pairs[pair] = plan.number
             _decide_existing(plan, commitment)
             return
-    else:
+    if user is None or user.jurisdiction_id is None:
+        # A new official, or one the app has no place for yet: their rows must agree.
         first = planned_officials.get(key)
         if first is None:
-            if not plan.name:
+            if user is None and not plan.name:
                 raise ValueError(f"no name for {plan.email}, who has no account yet")
             planned_officials[key] = plan
-            plan.new_official = True
+            plan.new_official = user is None
         elif first.jurisdiction.id != plan.jurisdiction.id:
             raise ValueError(
                 f"row {first.number} puts {plan.email} in {first.jurisdiction.label}; "
@@ -511,14 +516,23 @@ def apply_plan(batch: ImportBatch, actor: User | None) -> Plan:
     Rows are written in chunks of `WRITE_CHUNK`: objects are built unflushed, flushed
     together (one batched INSERT per table), then audited now that they have ids.
     """
-    if batch.status != ImportStatus.PENDING:
-        raise ImportRefused("This file has already been imported or was cancelled.")
-    if check_mapping(batch.mapping, sheet_of(batch).headers):
+    sheet = sheet_of(batch) if batch.status == ImportStatus.PENDING else None
+    if sheet is not None and check_mapping(batch.mapping, sheet.headers):
         raise ImportRefused("Finish the column mapping before importing.")
-    plan = plan_rows(sheet_of(batch), batch.mapping, batch.choices)
+    # One conditional UPDATE: of two clicks (or two staff) importing at once, the second
+    # waits for the first's transaction and then finds the batch no longer pending.
+    claimed = db.session.execute(
+        update(ImportBatch)
+        .where(ImportBatch.id == batch.id, ImportBatch.status == ImportStatus.PENDING)
+        .values(status=ImportStatus.APPLIED, applied_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if sheet is None or claimed != 1:
+        raise ImportRefused("This file has already been imported or was cancelled.")
+    plan = plan_rows(sheet, batch.mapping, batch.choices)
     source = Source(import_batch_id=batch.id)
     writes = [row for row in plan.rows if row.action in (Action.CREATE, Action.UPDATE)]
-    officials: dict[str, User] = _users_by_email({row.email.lower() for row in writes})
+    officials: dict[str, User] = _users_by_email({normalize_email(row.email) for row in writes})
     existing = _commitments_of(officials.values())
     for start in range(0, len(writes), WRITE_CHUNK):
         audits: list[tuple[str, object, tuple[str, dict]]] = []
@@ -530,8 +544,7 @@ def apply_plan(batch: ImportBatch, actor: User | None) -> Plan:
                     raise ImportRefused(f"Row {row.number}: {error}") from error
         db.session.flush()
         record_many(actor, [(action, subj, *summary) for action, subj, summary in audits])
-    batch.status = ImportStatus.APPLIED
-    batch.applied_at = utcnow()
+    db.session.refresh(batch, ["status", "applied_at"])
     batch.summary_json = json.dumps(report_of(plan), ensure_ascii=False)
     batch.sheet_json = None  # the rows now live in the records they made
     record(
@@ -554,9 +567,9 @@ def _write_row(
     audits: list,
 ) -> None:
     if row.action == Action.UPDATE:
-        commitment = existing[(officials[row.email.lower()].id, row.policy.id)]
+        commitment = existing[(officials[normalize_email(row.email)].id, row.policy.id)]
     else:
-        official = officials.get(row.email.lower())
+        official = officials.get(normalize_email(row.email))
         if official is None:
             official = new_account(
                 email=row.email,
@@ -567,7 +580,7 @@ def _write_row(
                 jurisdiction=row.jurisdiction,
             )
             official.phone = row.phone or None
-            officials[row.email.lower()] = official
+            officials[normalize_email(row.email)] = official
             audits.append(("user.created", official, account_audit(official)))
         elif official.jurisdiction_id is None:
             official.jurisdiction = row.jurisdiction

@@ -115,7 +115,7 @@ def read_sheet(data: bytes, filename: str) -> Sheet:
 
 def _decode(data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        return data.decode("utf-16", errors="replace")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -171,6 +171,12 @@ def _read_xlsx(data: bytes) -> Sheet:
             [_cell_text(value) for value in row]
             for row in _limited(sheet.iter_rows(values_only=True))
         ]
+    except SpreadsheetError:
+        raise
+    except Exception as error:  # a damaged sheet inside a sound zip: ParseError, ValueError...
+        raise SpreadsheetError(
+            "The workbook's first sheet is damaged and cannot be read."
+        ) from error
     finally:
         workbook.close()
     return _sheet(records)

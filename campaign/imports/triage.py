@@ -241,9 +241,12 @@ class Thread:
     @property
     def status(self) -> TriageStatus:
         statuses = {m.status for m in self.messages}
-        if TriageStatus.NEW in statuses:
-            return TriageStatus.NEW
-        return self.messages[-1].status
+        # A reply still to read keeps the thread in the queue; an acceptance outranks a
+        # later "not a commitment" (a thank-you reply, say), which must never hide it.
+        for status in (TriageStatus.NEW, TriageStatus.ACCEPTED):
+            if status in statuses:
+                return status
+        return TriageStatus.NOT_COMMITMENT
 
     @property
     def senders(self) -> list[str]:
@@ -346,16 +349,22 @@ class Acceptance:
     note: str | None
 
 
-def accept_thread(thread: Thread, decision: Acceptance, actor: User) -> list[Commitment]:
+@dataclass
+class Accepted:
+    official: User
+    recorded: list[Commitment]
+    unchanged: list[Policy]  # already at that stage, or further along
+
+
+def accept_thread(thread: Thread, decision: Acceptance, actor: User) -> Accepted:
     """Create (or move on) the official's commitments, each entry linked to the email.
 
-    Returns the commitments created or updated. Policies already at that stage are left as
-    they are, so accepting the same news twice records it once.
+    Policies already at that stage (or further along) are left as they are and returned as
+    `unchanged`, so accepting the same news twice records it once, and staff are told.
     """
-    if thread.status != TriageStatus.NEW:
-        raise TriageError("This thread has already been triaged.")
     if not decision.policies:
         raise TriageError("Choose at least one policy, or mark the thread as not a commitment.")
+    _take_new_messages(thread, TriageStatus.ACCEPTED, actor)
     official = find_user_by_email(decision.email)
     if official is None:
         if not decision.name:
@@ -385,6 +394,7 @@ def accept_thread(thread: Thread, decision: Acceptance, actor: User) -> list[Com
         for c in db.session.scalars(select(Commitment).where(Commitment.official_id == official.id))
     }
     touched: list[Commitment] = []
+    unchanged: list[Policy] = []
     for policy in decision.policies:
         commitment = existing.get(policy.id)
         if commitment is None:
@@ -406,22 +416,48 @@ def accept_thread(thread: Thread, decision: Acceptance, actor: User) -> list[Com
         ):
             _progress(commitment, decision, actor, source)
             touched.append(commitment)
-    now = utcnow()
+        else:
+            unchanged.append(policy)
     for message in thread.messages:
-        if message.status == TriageStatus.NEW:
-            message.status = TriageStatus.ACCEPTED
+        if message.status == TriageStatus.ACCEPTED and message.decided_by_id == actor.id:
             message.official = official
-            message.decided_by = actor
-            message.decided_at = now
     record(
         actor,
         "mail.accepted",
         linked,
         f"Email “{linked.subject[:120]}” accepted for {official.name}: "
-        + ", ".join(p.short_title for p in decision.policies),
+        + ", ".join(c.policy.short_title for c in touched),
     )
     db.session.flush()
-    return touched
+    return Accepted(official, touched, unchanged)
+
+
+def _take_new_messages(
+    thread: Thread, status: TriageStatus, actor: User, note: str | None = None
+) -> None:
+    """Decide the thread's untriaged messages, or refuse if someone else just did.
+
+    One conditional UPDATE: of two staff (or two clicks) deciding at once, the second waits
+    for the first's transaction and then finds nothing left to decide.
+    """
+    ids = [m.id for m in thread.messages if m.status == TriageStatus.NEW]
+    taken = (
+        db.session.execute(
+            update(MailMessage)
+            .where(MailMessage.id.in_(ids), MailMessage.status == TriageStatus.NEW)
+            .values(
+                status=status,
+                decided_by_id=actor.id,
+                decided_at=utcnow(),
+                decision_note=note or None,
+            )
+            .execution_options(synchronize_session="fetch")
+        ).rowcount
+        if ids
+        else 0
+    )
+    if taken == 0 or taken != len(ids):
+        raise TriageError("This thread has already been triaged.")
 
 
 def _progress(commitment, decision: Acceptance, actor: User, source: Source) -> None:
@@ -450,15 +486,7 @@ def _message_to_link(thread: Thread, official: User) -> MailMessage:
 
 
 def dismiss_thread(thread: Thread, reason: str | None, actor: User) -> None:
-    if thread.status != TriageStatus.NEW:
-        raise TriageError("This thread has already been triaged.")
-    now = utcnow()
-    for message in thread.messages:
-        if message.status == TriageStatus.NEW:
-            message.status = TriageStatus.NOT_COMMITMENT
-            message.decided_by = actor
-            message.decided_at = now
-            message.decision_note = reason or None
+    _take_new_messages(thread, TriageStatus.NOT_COMMITMENT, actor, reason)
     record(
         actor,
         "mail.dismissed",
@@ -474,6 +502,8 @@ def reopen_thread(thread: Thread, actor: User) -> None:
     if thread.status != TriageStatus.NOT_COMMITMENT:
         raise TriageError("Only a thread marked “not a commitment” can be reopened.")
     for message in thread.messages:
+        if message.status != TriageStatus.NOT_COMMITMENT:
+            continue
         message.status = TriageStatus.NEW
         message.decided_by = None
         message.decided_at = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -109,23 +109,25 @@ def thread(message_id: int):
                 note=form.note.data or None,
             )
             try:
-                touched = accept_thread(thread, decision, current_user)
+                accepted = accept_thread(thread, decision, current_user)
             except TriageError as error:
                 db.session.rollback()
                 flash(str(error), "error")
             else:
+                official = accepted.official
+                message_text = (
+                    f"Accepted: {len(accepted.recorded)} commitments recorded for {official.name}."
+                )
+                if accepted.unchanged:
+                    message_text += " Already at that stage or further along, so unchanged: " + (
+                        ", ".join(p.short_title for p in accepted.unchanged) + "."
+                    )
+                if not official.password_hash:
+                    message_text += (
+                        " They have no password yet: invite them from their directory page."
+                    )
                 db.session.commit()
-                official = thread_of(message).messages[0].official
-                unclaimed_note = (
-                    " They have no password yet: invite them from their directory page."
-                    if official is not None and not official.password_hash
-                    else ""
-                )
-                flash(
-                    f"Accepted: {len(touched)} commitments recorded for {decision.email}."
-                    + unclaimed_note,
-                    "success",
-                )
+                flash(message_text, "success")
                 return redirect(url_for("triage.queue"))
     return render_template(
         "imports/triage_thread.html",
@@ -144,7 +146,8 @@ def dismiss(message_id: int):
     _message, thread = _thread_or_404(message_id)
     form = DismissForm()
     if not form.validate_on_submit():
-        abort(400)
+        flash("Keep the reason under 300 characters; nothing was changed.", "error")
+        return redirect(url_for("triage.thread", message_id=message_id))
     try:
         dismiss_thread(thread, form.reason.data, current_user)
     except TriageError as error:

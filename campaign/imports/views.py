@@ -42,6 +42,7 @@ from campaign.imports.sheets import (
 from campaign.imports.spreadsheet import FIELDS, SpreadsheetError, guess_mapping, read_sheet
 from campaign.imports.triage import import_mailbox
 from campaign.security import allow_large_body, role_required
+from campaign.validation import strip_line
 
 bp = Blueprint("imports", __name__, url_prefix="/staff/imports")
 SHOWN_PER_GROUP = 300
@@ -71,7 +72,7 @@ def upload_spreadsheet():
     upload = form.file.data
     with upload.stream:
         data = upload.read()
-    filename = (upload.filename or "spreadsheet")[:255]
+    filename = strip_line(upload.filename or "")[:255] or "spreadsheet"
     try:
         sheet = read_sheet(data, filename)
     except SpreadsheetError as error:
@@ -125,14 +126,14 @@ def upload_mailbox():
             name = secure_filename(uploads[0].filename) or "mailbox"
             target = root / name
             uploads[0].save(target)
-            display = uploads[0].filename[:200]
+            display = strip_line(uploads[0].filename)[:200] or "mailbox"
         else:
             target = root / "upload"
             target.mkdir()
             for number, upload in enumerate(uploads, start=1):
                 name = secure_filename(upload.filename) or "message.eml"
                 upload.save(target / f"{number:05d}-{name}")
-            display = f"{len(uploads)} files ({uploads[0].filename[:100]}, …)"
+            display = f"{len(uploads)} files ({strip_line(uploads[0].filename)[:100]}, …)"
         batch, report = import_mailbox(target, current_user, display)
         db.session.commit()
     flash(
@@ -176,6 +177,8 @@ def columns(batch_id: int):
         mapping = {f.name: (form[f.name].data or None) for f in FIELDS}
         problems = check_mapping(mapping, sheet.headers)
         if not problems:
+            if mapping != batch.mapping:
+                batch.choices_json = None  # choices were made for what the old columns said
             batch.mapping_json = json.dumps(mapping)
             remember_mapping(sheet.headers, mapping)
             db.session.commit()
@@ -272,9 +275,10 @@ def save_choices(batch_id: int):
             elif value == "":
                 choices.pop(name, None)
     batch.choices_json = json.dumps(choices)
-    db.session.commit()
     if request.form.get("then") == "import":
+        db.session.flush()  # same transaction: on SQLite it keeps the write lock it took
         return _apply(batch)
+    db.session.commit()
     flash("Your choices are saved. Check the rows again below.", "success")
     return redirect(url_for("imports.report", batch_id=batch.id))
 
