@@ -72,6 +72,19 @@ def _note_request_work_done(conn) -> None:
         g.sqlite_request_work_done = True
 
 
+def end_transaction_before_slow_work() -> None:
+    """Commit now, before something slow that needs no lock (a password hash), and have the
+    request's next transaction take the write lock up front again.
+
+    On SQLite a POST's transaction holds the database's only write lock from its first
+    statement: fifty people signing in at once would otherwise queue their argon2 hashes
+    (tens of milliseconds each) behind that lock, and the last ones would time out.
+    """
+    db.session.commit()
+    if has_request_context():
+        g.sqlite_request_work_done = False
+
+
 def sqlite_begin_statement() -> str:
     """How a SQLite transaction starts: BEGIN IMMEDIATE where the work is expected to write.
 

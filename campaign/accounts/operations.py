@@ -8,7 +8,7 @@ from campaign.accounts.models import User, UserSession, normalize_email
 from campaign.accounts.roles import Role
 from campaign.accounts.sessions import revoke_sessions
 from campaign.audit.operations import changes_between, record
-from campaign.extensions import db
+from campaign.extensions import db, end_transaction_before_slow_work
 from campaign.places.models import Jurisdiction
 from campaign.security import hash_password, verify_password
 from campaign.timeutil import utcnow
@@ -108,7 +108,9 @@ def check_password_rules(password: str) -> None:
 def authenticate(email: str, password: str) -> User | None:
     """The user for these credentials, or None; unknown email and wrong password look alike."""
     user = find_user_by_email(email)
-    if not verify_password(user.password_hash if user else None, password):
+    stored_hash = user.password_hash if user else None
+    end_transaction_before_slow_work()  # argon2 is deliberately slow; hold no lock meanwhile
+    if not verify_password(stored_hash, password):
         return None
     if not user.active:
         return None
