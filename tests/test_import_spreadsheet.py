@@ -331,3 +331,19 @@ def test_an_email_that_belongs_to_staff_is_not_turned_into_an_official(catalog, 
 def test_a_broken_utf16_file_is_read_with_replacement_characters_not_a_crash():
     sheet = read_sheet(b"\xff\xfeA", "broken.csv")  # a UTF-16 mark and half a character
     assert sheet.rows == []
+
+
+def test_rows_say_what_the_import_fills_in_or_leaves_out(catalog, places, make):
+    gone = make.user(email="gone@stpaul.example", jurisdiction=places["saint_paul"])
+    gone.active = False
+    db.session.commit()
+    undated = [*MESSY_ROWS[0][:9], "", "https://stpaul.example/v/1", ""]  # passed, no stage date
+    pledged = [*MESSY_ROWS[1][:10], "https://stpaul.example/v/2", ""]  # evidence on a pledge
+    deactivated = [*MESSY_ROWS[1]]
+    deactivated[1] = "gone@stpaul.example"
+    rows = plan_for(csv_bytes([undated, pledged, deactivated])).rows
+    assert "No date for “passed”: the pledge date is used." in rows[0].notes
+    assert rows[1].evidence_url is None
+    assert any("evidence link is not imported" in note for note in rows[1].notes)
+    assert rows[2].action == Action.FAIL
+    assert "deactivated" in rows[2].reason

@@ -348,9 +348,14 @@ def _read_values(plan: RowPlan, v: dict[str, str]) -> None:
         raise ValueError("no date: add the date pledged (or the date of the stage)")
     if pledged_on is None:
         plan.notes.append("No pledge date: the stage date is used.")
+    elif stage_on is None and stage != Stage.PLEDGED:
+        plan.notes.append(f"No date for “{stage.label.lower()}”: the pledge date is used.")
     plan.pledged_on = pledged_on or stage_on
     plan.stage_on = stage_on or plan.pledged_on
     plan.evidence_url = _checked_link(v.get("evidence_url", ""))
+    if plan.evidence_url and stage == Stage.PLEDGED:
+        plan.evidence_url = None
+        plan.notes.append("The evidence link is not imported: evidence goes with a later stage.")
     note = v.get("notes", "").strip()
     if len(note) > NOTE_MAX:
         note = note[:NOTE_MAX]
@@ -421,6 +426,8 @@ def _decide(
     if user is not None:
         if user.role != Role.OFFICIAL:
             raise ValueError(f"{plan.email} belongs to a {user.role.label.lower()} account")
+        if not user.active:
+            raise ValueError(f"the account of {plan.email} is deactivated")
         if user.jurisdiction_id is not None and user.jurisdiction_id != plan.jurisdiction.id:
             serves = user.jurisdiction.label if user.jurisdiction else "another jurisdiction"
             raise ValueError(
