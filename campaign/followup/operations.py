@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from campaign.accounts.models import User
 from campaign.accounts.roles import Role, is_staff
@@ -25,10 +27,20 @@ class FollowUpError(ValueError):
 
 
 def follow_up_for(commitment: Commitment) -> FollowUp:
+    """The commitment's follow-up row, created if missing, also when two staff race to it.
+
+    A plain get-then-add lets two transactions both insert (on PostgreSQL the second then
+    fails on the primary key: a 500 the load test found); INSERT ... ON CONFLICT DO NOTHING
+    waits for the other transaction and then reads the row it made.
+    """
     state = db.session.get(FollowUp, commitment.id)
     if state is None:
-        state = FollowUp(commitment_id=commitment.id)
-        db.session.add(state)
+        dialect = db.session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        db.session.execute(
+            insert(FollowUp).values(commitment_id=commitment.id).on_conflict_do_nothing()
+        )
+        state = db.session.get(FollowUp, commitment.id, populate_existing=True)
     return state
 
 
