@@ -354,11 +354,18 @@ def _overrides(args) -> str:
 
 
 def server_error_lines(server_log: Path) -> list[str]:
-    return [
+    """The log's error lines; when there are any, the whole log is kept to read the traces."""
+    errors = [
         line
         for line in server_log.read_text().splitlines()
         if "Traceback" in line or "[ERROR]" in line or "WORKER TIMEOUT" in line
     ]
+    if errors:
+        kept = ROOT / "instance" / "loadtest" / "last-server.log"
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(server_log, kept)
+        print(f"the server logged errors; its whole log is in {kept.relative_to(ROOT)}")
+    return errors
 
 
 def main() -> None:
