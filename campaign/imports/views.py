@@ -51,15 +51,17 @@ SHOWN_PER_GROUP = 300
 @bp.route("/")
 @role_required(is_staff)
 def index():
+    return _index_page(SpreadsheetUploadForm(), MailboxUploadForm())
+
+
+def _index_page(sheet_form, mailbox_form, status: int = 200):
     batches = db.session.scalars(
         select(ImportBatch).order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc()).limit(50)
     ).all()
-    return render_template(
-        "imports/index.html",
-        batches=batches,
-        sheet_form=SpreadsheetUploadForm(),
-        mailbox_form=MailboxUploadForm(),
+    page = render_template(
+        "imports/index.html", batches=batches, sheet_form=sheet_form, mailbox_form=mailbox_form
     )
+    return page, status
 
 
 @bp.route("/spreadsheet", methods=["POST"])
@@ -145,16 +147,12 @@ def upload_mailbox():
 
 
 def _index_with_errors(*, sheet_form=None, mailbox_form=None):
-    batches = db.session.scalars(
-        select(ImportBatch).order_by(ImportBatch.created_at.desc()).limit(50)
-    ).all()
-    page = render_template(
-        "imports/index.html",
-        batches=batches,
-        sheet_form=sheet_form or SpreadsheetUploadForm(formdata=None),
-        mailbox_form=mailbox_form or MailboxUploadForm(formdata=None),
+    """The imports page again, with the refused upload form's messages (422)."""
+    return _index_page(
+        sheet_form or SpreadsheetUploadForm(formdata=None),
+        mailbox_form or MailboxUploadForm(formdata=None),
+        422,
     )
-    return page, 422
 
 
 def _pending_spreadsheet(batch_id: int) -> ImportBatch:
