@@ -8,8 +8,9 @@ from typed URLs (`next`, `ids`, `page`); path parameters get the same payloads. 
 form or parameter is attacked without anyone adding it here.
 
 For every response: never a 5xx; HTML never carries a payload unescaped, nor a `javascript:`
-link; template syntax is never evaluated; a redirect never leaves the site. Afterwards no
-text column of any table holds a control character or a bidi override (validation.strip).
+link; template syntax is never evaluated; a redirect never leaves the site; no CSV cell starts
+like a formula. Afterwards every page is read back (stored payloads), and no text column of
+any table holds a control character or a bidi override (the rule of validation.strip).
 """
 
 from __future__ import annotations
