@@ -74,7 +74,7 @@ from email.parser import BytesFeedParser
 from email.utils import parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from inscriptis.css_profiles import CSS_PROFILES
 from inscriptis.html_engine import Inscriptis
@@ -204,9 +204,18 @@ def read_mail(
         yield from _read_file(path, label, limits)
 
 
-def thread_keys(messages: Iterable[ParsedMessage]) -> dict[str, str]:
+class Threaded(Protocol):
+    """What threading reads of a message: a ParsedMessage, or a stored triage item."""
+
+    message_id: str
+    in_reply_to: str | None
+    references: list[str]
+    sent_at: datetime | None
+
+
+def thread_keys(messages: Iterable[Threaded]) -> dict[str, str]:
     """Map each message's id to the key of its thread (see the module docstring)."""
-    present: dict[str, tuple[int, ParsedMessage]] = {}
+    present: dict[str, tuple[int, Threaded]] = {}
     for position, message in enumerate(messages):
         present.setdefault(message.message_id, (position, message))
 
@@ -227,7 +236,7 @@ def thread_keys(messages: Iterable[ParsedMessage]) -> dict[str, str]:
             if a != b:
                 parent[b] = a
 
-    groups: dict[str, list[tuple[int, ParsedMessage]]] = {}
+    groups: dict[str, list[tuple[int, Threaded]]] = {}
     for message_id, entry in present.items():
         groups.setdefault(find(message_id), []).append(entry)
 
@@ -241,14 +250,14 @@ def thread_keys(messages: Iterable[ParsedMessage]) -> dict[str, str]:
     return keys
 
 
-def _links(message: ParsedMessage) -> list[str]:
+def _links(message: Threaded) -> list[str]:
     ids = list(message.references)
     if message.in_reply_to and message.in_reply_to not in ids:
         ids.append(message.in_reply_to)
     return [i for i in ids if i != message.message_id]
 
 
-def _thread_order(entry: tuple[int, ParsedMessage]) -> tuple:
+def _thread_order(entry: tuple[int, Threaded]) -> tuple:
     position, message = entry
     sent = message.sent_at
     return (sent is None, sent or datetime.min.replace(tzinfo=UTC), position)

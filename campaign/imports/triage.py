@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -178,46 +178,46 @@ def _triage_item(
     )
 
 
-def rethread() -> int:
-    """Group every message with the ones it answers or is answered by; returns rows changed.
+@dataclass(frozen=True)
+class _StoredLinks:
+    """A stored message as mailparse.thread_keys reads it."""
 
-    A thread is a connected set of Message-IDs (a message, its In-Reply-To and References);
-    its key is the hash of the smallest id in the set, so it does not depend on import order.
+    message_id: str
+    in_reply_to: str | None
+    references: list[str]
+    sent_at: datetime | None
+
+
+def rethread() -> int:
+    """Regroup every stored message into threads; returns how many rows changed thread.
+
+    Threads are worked out by mailparse.thread_keys over all stored messages, not just the
+    new ones, so a reply imported before the message it answers joins it once that arrives.
     """
+    from campaign.imports.mailparse import thread_keys  # with the parsers, loaded when used
+
     rows = db.session.execute(
         select(
             MailMessage.id,
             MailMessage.message_id,
             MailMessage.in_reply_to,
             MailMessage.references_json,
+            MailMessage.sent_at,
             MailMessage.thread_key,
         )
     ).all()
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    def union(a: str, b: str) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
-    for _id, message_id, in_reply_to, references_json, _key in rows:
-        find(message_id)
-        linked = [*(json.loads(references_json) if references_json else [])]
-        if in_reply_to:
-            linked.append(in_reply_to)
-        for other in linked:
-            if other:
-                union(message_id, other)
+    keys = thread_keys(
+        _StoredLinks(
+            message_id,
+            in_reply_to,
+            json.loads(references_json) if references_json else [],
+            sent_at.replace(tzinfo=UTC) if sent_at else None,
+        )
+        for _id, message_id, in_reply_to, references_json, sent_at, _key in rows
+    )
     changed = 0
-    for row_id, message_id, _irt, _refs, key in rows:
-        wanted = message_key(find(message_id))
+    for row_id, message_id, _irt, _refs, _sent, key in rows:
+        wanted = message_key(keys[message_id])
         if wanted != key:
             db.session.execute(
                 update(MailMessage).where(MailMessage.id == row_id).values(thread_key=wanted)
