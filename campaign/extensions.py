@@ -13,7 +13,10 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase
+
+from campaign.writequeue import QueuedConnection
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -42,6 +45,13 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 INTERACTIVE_COMMANDS = frozenset({"run", "shell"})
 
 
+@event.listens_for(Engine, "do_connect")
+def _queue_sqlite_writers(dialect, connection_record, cargs, cparams) -> None:
+    """Writers of one process take turns for SQLite's write lock (campaign/writequeue.py)."""
+    if dialect.name == "sqlite" and dialect.driver == "pysqlite":
+        cparams.setdefault("factory", QueuedConnection)
+
+
 @event.listens_for(Engine, "connect")
 def _configure_sqlite(dbapi_connection, connection_record) -> None:
     """SQLite needs foreign keys switched on and a busy timeout so writers queue, not fail."""
@@ -61,8 +71,22 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
 
 @event.listens_for(Engine, "begin")
 def _begin_sqlite(conn) -> None:
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(sqlite_begin_statement())
+    if conn.dialect.name != "sqlite":
+        return
+    statement = sqlite_begin_statement()
+    raw = conn.connection.dbapi_connection
+    if statement != "BEGIN IMMEDIATE" or not isinstance(raw, QueuedConnection):
+        conn.exec_driver_sql(statement)
+        return
+    try:
+        raw.wait_turn(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.OperationalError as error:
+        raise OperationalError(statement, (), error) from error
+    try:
+        conn.exec_driver_sql(statement)
+    except BaseException:
+        raw.leave_queue()
+        raise
 
 
 @event.listens_for(Engine, "commit")
