@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -58,11 +59,25 @@ class Commitment(db.Model):
     """One official's commitment to advance one policy in the jurisdiction they serve."""
 
     __tablename__ = "commitment"
-    __table_args__ = (UniqueConstraint("official_id", "policy_id"),)
+    __table_args__ = (
+        UniqueConstraint("official_id", "policy_id"),
+        # Every column the map's and dashboard's figures read, policy first (filters name a
+        # policy or a few): their scans read this index alone, a third of the table's width,
+        # and a policy filter reads only its slice (commitments/aggregates.py).
+        Index(
+            "ix_commitment_figures",
+            "policy_id",
+            "stage",
+            "visibility",
+            "jurisdiction_id",
+            "official_id",
+            "pledged_on",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     official_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
-    policy_id: Mapped[int] = mapped_column(ForeignKey("policy.id"), index=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policy.id"))  # ix_commitment_figures
     jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdiction.id"), index=True)
     visibility: Mapped[Visibility] = mapped_column(db_enum(Visibility, "visibility"))
     stage: Mapped[Stage] = mapped_column(db_enum(Stage, "stage"), index=True)
