@@ -15,6 +15,10 @@ process reaches every other worker's cached figures: nothing needs to be told.
 - The person who made a write always sees figures at least as new as it (revision.py keeps
   their revision in their session), whatever the lag.
 - Concurrent requests for the same missing value wait for one computation.
+- Figures asked for recently (within KEEP_FOR_LAGS lags) are kept fresh by the process
+  ahead of the next request: when one passes half the lag and data has changed, it is
+  recomputed in the background although nobody asked yet, so a request rarely has to
+  wait for a computation past the full lag. Unchanged data costs one revision read.
 
 With AGGREGATE_MAX_LAG_SECONDS = 0 (the testing config) every write shows at once.
 """
@@ -42,6 +46,9 @@ from campaign.extensions import db
 
 T = TypeVar("T")
 _MAX_ENTRIES = 512
+# How long after its last request a figure is still kept fresh, in lags (30 s lag: 5 min).
+KEEP_FOR_LAGS = 10
+KEEPER_TICK_SECONDS = 1.0
 
 
 class Stamp(NamedTuple):
@@ -62,6 +69,20 @@ _lock = threading.Lock()
 _computing: dict[tuple, list] = {}  # key -> [lock, holders and waiters]
 _refreshing: dict[tuple, Future] = {}
 _refresher: ThreadPoolExecutor | None = None
+
+
+@dataclass
+class _Kept:
+    key: tuple
+    compute: Callable[[], object]
+    run: Callable  # runs a function in a copy of the request that asked for the figure
+    lag: float
+    asked_at: float
+    full_key: tuple  # where the figure was last stored
+
+
+_kept: dict[tuple, _Kept] = {}  # (database, *key) -> what the keeper needs
+_keeper: threading.Thread | None = None
 # Set while computing a value: values it is built from must be as new as the stamp it
 # will be stored under, never a lagging one.
 _exact = contextvars.ContextVar("campaign_cache_exact", default=False)
@@ -99,6 +120,8 @@ def cached(key: tuple, compute: Callable[[], T], stamp: tuple | None = None) -> 
     # may not exist yet).
     floor = now.revision if _exact.get() else min(revision.seen_revision(), now.revision)
     lag = _max_lag()
+    if lag and not _exact.get():
+        _keep(now.database, key, compute, lag, full_key)
     entry = _get(full_key)
     if entry is not None and entry.revision >= floor:
         age = time.monotonic() - entry.computed_at
@@ -124,6 +147,7 @@ def cached(key: tuple, compute: Callable[[], T], stamp: tuple | None = None) -> 
 def clear() -> None:
     with _lock:
         _entries.clear()
+        _kept.clear()
 
 
 def wait_for_refreshes(timeout: float = 30) -> None:
@@ -211,10 +235,13 @@ class _computing_lock:
 
 def _refresh_later(full_key: tuple, key: tuple, compute: Callable[[], object]) -> None:
     """Recompute in this process's one background thread, unless already under way."""
-    global _refresher
     if not has_request_context():
         return
-    run = copy_current_request_context(_refresh_now)
+    _submit(full_key, copy_current_request_context(_refresh_now), key, compute)
+
+
+def _submit(full_key: tuple, run: Callable, key: tuple, compute: Callable[[], object]) -> None:
+    global _refresher
     with _lock:
         if full_key in _refreshing:
             return
@@ -225,6 +252,48 @@ def _refresh_later(full_key: tuple, key: tuple, compute: Callable[[], object]) -
     future.add_done_callback(lambda _f: _forget_refresh(full_key))
 
 
+def _keep(database: str, key: tuple, compute: Callable[[], object], lag: float, full_key) -> None:
+    """Note that a request asked for this figure, for the keeper (started on first use)."""
+    global _keeper
+    if not has_request_context():
+        return
+    kept_key = (database, *key)
+    now = time.monotonic()
+    with _lock:
+        kept = _kept.get(kept_key)
+        if kept is not None:
+            kept.asked_at, kept.lag, kept.full_key = now, lag, full_key
+            return
+    kept = _Kept(key, compute, copy_current_request_context(_refresh_now), lag, now, full_key)
+    with _lock:
+        _kept[kept_key] = kept
+        if _keeper is None or not _keeper.is_alive():
+            _keeper = threading.Thread(target=_keep_fresh, name="figures-keeper", daemon=True)
+            _keeper.start()
+
+
+def _keep_fresh() -> None:
+    """The keeper: each tick, queue a refresh of every kept figure past half its lag."""
+    while True:
+        time.sleep(KEEPER_TICK_SECONDS)
+        now = time.monotonic()
+        with _lock:
+            for kept_key in [
+                k for k, kept in _kept.items() if now - kept.asked_at > kept.lag * KEEP_FOR_LAGS
+            ]:
+                del _kept[kept_key]
+            due = []
+            for kept in _kept.values():
+                entry = _entries.get(kept.full_key)
+                if entry is None or now - entry.computed_at >= kept.lag / 2:
+                    due.append(kept)
+        try:
+            for kept in due:
+                _submit(kept.full_key, kept.run, kept.key, kept.compute)
+        except RuntimeError:  # the executor refuses work: the interpreter is shutting down
+            return
+
+
 def _forget_refresh(full_key: tuple) -> None:
     with _lock:
         _refreshing.pop(full_key, None)
@@ -232,6 +301,7 @@ def _forget_refresh(full_key: tuple) -> None:
 
 def _refresh_now(key: tuple, compute: Callable[[], object]) -> None:
     try:
+        checked_at = time.monotonic()
         now = data_stamp()
         g.campaign_data_stamp = now
         full_key = (now.database, now.hiding, *key)
@@ -239,6 +309,15 @@ def _refresh_now(key: tuple, compute: Callable[[], object]) -> None:
             entry = _get(full_key)
             if entry is None or entry.revision < now.revision:
                 _compute(full_key, compute, now.revision)
+            elif entry.computed_at < checked_at:
+                # Nothing changed: the value is as good as one computed now.
+                with _lock:
+                    if _entries.get(full_key) is entry:
+                        _entries[full_key] = _Entry(entry.value, entry.revision, checked_at)
+        with _lock:
+            kept = _kept.get((now.database, *key))
+            if kept is not None:
+                kept.full_key = full_key
     except Exception:
         current_app.logger.exception("Recomputing cached figures %r failed", key)
         db.session.rollback()

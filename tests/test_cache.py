@@ -142,6 +142,40 @@ def test_lagging_figures_are_refreshed_in_the_background_and_never_older_than_th
     assert stage_on_map(client) == "Passed"
 
 
+def test_figures_asked_for_recently_are_kept_fresh_before_anyone_asks_again(
+    app, client, lag, town_commitment, count_queries, monkeypatch
+):
+    lag(1)
+    monkeypatch.setattr(cache, "KEEPER_TICK_SECONDS", 0.1)
+    assert stage_on_map(client) == "Pledged"
+    town_commitment.stage = Stage.INTRODUCED
+    db.session.commit()
+
+    time.sleep(1.3)  # past the full lag, and nobody asked meanwhile
+    cache.wait_for_refreshes()
+    with count_queries() as counter:
+        assert stage_on_map(client) == "Introduced"
+    assert counter.count <= 2  # the revisions only: the keeper had recomputed the figures
+
+
+def test_figures_nobody_asked_for_in_a_while_are_no_longer_kept_fresh(
+    app, client, lag, town_commitment, count_queries, monkeypatch
+):
+    lag(0.5)
+    monkeypatch.setattr(cache, "KEEPER_TICK_SECONDS", 0.05)
+    monkeypatch.setattr(cache, "KEEP_FOR_LAGS", 2)
+    assert stage_on_map(client) == "Pledged"
+    time.sleep(1.2)  # more than two lags without a request
+    town_commitment.stage = Stage.INTRODUCED
+    db.session.commit()
+
+    time.sleep(0.7)
+    cache.wait_for_refreshes()
+    with count_queries() as counter:
+        assert stage_on_map(client) == "Introduced"  # past the lag: recomputed now
+    assert counter.count > 2
+
+
 def test_the_dashboard_is_refreshed_in_the_background_too(app, lag, make, catalog):
     lag(3)
     make.user(Role.ORGANIZER, email="org@example.org")
@@ -157,9 +191,10 @@ def test_the_dashboard_is_refreshed_in_the_background_too(app, lag, make, catalo
 
 
 def test_past_the_lag_one_request_recomputes_while_the_others_get_the_stale_value(
-    app, lag, make, catalog
+    app, lag, make, catalog, monkeypatch
 ):
     lag(0.5)
+    monkeypatch.setattr(cache, "KEEP_FOR_LAGS", 0)  # no keeper: nobody refreshes ahead
     started, release = threading.Event(), threading.Event()
     computed: list[str] = []
 
