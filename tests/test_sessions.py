@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -304,6 +305,29 @@ def test_last_seen_is_written_at_most_every_few_minutes(app, make, count_queries
     db.session.refresh(row)
     assert row.last_seen_at > stale + touch
     assert counter.count == reads_only + 1  # one UPDATE, in its own transaction
+
+
+def test_a_submission_records_last_seen_without_waiting_for_its_own_write_lock(
+    app, make, catalog
+):
+    """A POST already holds SQLite's write lock from its first query: recording "last seen"
+    in a second transaction would wait for that lock until the busy timeout (5 s)."""
+    official = make.user(email="ana@example.org")
+    commitment = make.commitment(official, catalog[0])
+    browser = signed_in(app, "ana@example.org")
+    stale = utcnow() - timedelta(seconds=app.config["SESSION_TOUCH_SECONDS"] * 2)
+    db.session.execute(update(UserSession).values(last_seen_at=stale))
+    db.session.commit()
+
+    started = time.monotonic()
+    response = browser.post(
+        f"/commitments/{commitment.id}/progress",
+        data={"stage": "introduced", "occurred_on": "2026-03-02", "version": "1"},
+    )
+    assert response.status_code == 302
+    assert time.monotonic() - started < 2
+    [row] = sessions_of(official)
+    assert row.last_seen_at > stale
 
 
 def test_purge_sessions_deletes_expired_rows_only(app, make, runner):

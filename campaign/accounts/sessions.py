@@ -7,8 +7,9 @@ this browser's row; a password change deletes the others; a password reset, a ro
 deactivation delete them all. A session also ends `SESSION_ABSOLUTE_DAYS` after sign-in and
 after `SESSION_IDLE_DAYS` unused.
 
-"Last seen" is written at most every `SESSION_TOUCH_SECONDS`, in a short transaction of its
-own, so browsing costs no write per request and a GET's own transaction stays read-only.
+"Last seen" is written at most every `SESSION_TOUCH_SECONDS` (in a short transaction of its
+own for a page, in a submission's own transaction), so browsing costs no write per request
+and a GET's own transaction stays read-only.
 Functions that change rows flush and never commit; the view commits.
 """
 
@@ -27,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from campaign.accounts.models import User, UserSession
-from campaign.extensions import db
+from campaign.extensions import SAFE_METHODS, db
 from campaign.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -137,12 +138,19 @@ def load_user(token: str) -> User | None:
 
 
 def _touch(record: UserSession, now: datetime) -> None:
-    """Move "last seen" in its own short transaction; a failure costs only the update."""
+    """Move "last seen": in its own short transaction when the request only reads, so a
+    failure costs only the update; in the request's own when it writes anyway (on SQLite a
+    submission holds the write lock from its first query, so a second transaction would
+    wait for it until the busy timeout). A submission that saves nothing drops the touch,
+    and a later request makes it."""
+    statement = update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now)
+    if request.method not in SAFE_METHODS:
+        db.session.execute(statement)
+        set_committed_value(record, "last_seen_at", now)
+        return
     try:
         with db.engine.begin() as connection:
-            connection.execute(
-                update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now)
-            )
+            connection.execute(statement)
     except SQLAlchemyError:
         log.warning("Could not record last use of session %s", record.id, exc_info=True)
         return
