@@ -307,9 +307,7 @@ def test_last_seen_is_written_at_most_every_few_minutes(app, make, count_queries
     assert counter.count == reads_only + 1  # one UPDATE, in its own transaction
 
 
-def test_a_submission_records_last_seen_without_waiting_for_its_own_write_lock(
-    app, make, catalog
-):
+def test_a_submission_records_last_seen_without_waiting_for_its_own_write_lock(app, make, catalog):
     """A POST already holds SQLite's write lock from its first query: recording "last seen"
     in a second transaction would wait for that lock until the busy timeout (5 s)."""
     official = make.user(email="ana@example.org")
