@@ -41,13 +41,19 @@ def _base(columns, flt: AdoptionFilter, visible, *, scan: bool = True) -> Select
 
 
 class JurisdictionSummary(NamedTuple):
-    """One row of the map's figures: a tuple, cheap to build, because the map makes ~20,000
-    of them each time its figures are recomputed."""
+    """One row of the map's figures, over plain values only (the kind's value, the counts as
+    a tuple in LIVE_STAGES order).
+
+    The cached figures keep these values as plain tuples (`JurisdictionFigures.rows`), which
+    the garbage collector stops tracking; only what is shown is wrapped in this class. Kept
+    as objects with an enum and a dict each, the ~20,000 rows per filter were walked by
+    every full collection with the GIL held (~250 ms every few seconds under `make
+    loadtest`)."""
 
     id: int
     key: str
     name: str
-    kind: JurisdictionKind
+    kind_value: str
     state: str
     latitude: float | None
     longitude: float | None
@@ -55,19 +61,42 @@ class JurisdictionSummary(NamedTuple):
     population: int | None
     commitments: int
     policies: int
-    by_stage: dict[Stage, int]
+    stage_counts: tuple[int, ...]
+
+    @property
+    def kind(self) -> JurisdictionKind:
+        return JurisdictionKind(self.kind_value)
+
+    @property
+    def by_stage(self) -> dict[Stage, int]:
+        return dict(zip(LIVE_STAGES, self.stage_counts, strict=True))
 
     @property
     def label(self) -> str:
-        return self.name if self.kind == JurisdictionKind.STATE else f"{self.name}, {self.state}"
+        if self.kind_value == JurisdictionKind.STATE.value:
+            return self.name
+        return f"{self.name}, {self.state}"
+
+    @property
+    def furthest_index(self) -> int:
+        """The most advanced live stage any of its commitments has reached, as an index
+        into LIVE_STAGES."""
+        counts = self.stage_counts
+        for index in _FURTHEST_FIRST:
+            if counts[index]:
+                return index
+        return _STALLED_INDEX
 
     @property
     def furthest_stage(self) -> Stage:
-        """The most advanced live stage any of its commitments has reached."""
-        for stage in (Stage.IMPLEMENTED, Stage.PASSED, Stage.INTRODUCED, Stage.PLEDGED):
-            if self.by_stage.get(stage):
-                return stage
-        return Stage.STALLED
+        return LIVE_STAGES[self.furthest_index]
+
+
+_FURTHEST_FIRST = [
+    LIVE_STAGES.index(stage)
+    for stage in (Stage.IMPLEMENTED, Stage.PASSED, Stage.INTRODUCED, Stage.PLEDGED)
+]
+_STALLED_INDEX = LIVE_STAGES.index(Stage.STALLED)
 
 
 @dataclass
@@ -84,11 +113,16 @@ class AreaTotals:
 
 @dataclass(frozen=True)
 class JurisdictionFigures:
-    """What the map shows: `summaries`, every jurisdiction with a commitment the scope may
-    name (counts by stage), and `areas`, its state and county totals."""
+    """What the map shows: `rows`, every jurisdiction with a commitment the scope may name
+    (JurisdictionSummary's fields as plain tuples), and `areas`, its state and county
+    totals."""
 
-    summaries: list[JurisdictionSummary]
+    rows: list[tuple]
     areas: AreaTotals
+
+    @property
+    def summaries(self) -> list[JurisdictionSummary]:
+        return [JurisdictionSummary._make(row) for row in self.rows]
 
 
 def jurisdiction_figures(flt: AdoptionFilter, scope: str) -> JurisdictionFigures:
@@ -118,7 +152,7 @@ def jurisdiction_figures(flt: AdoptionFilter, scope: str) -> JurisdictionFigures
         Jurisdiction.id,
         Jurisdiction.key,
         Jurisdiction.name,
-        type_coerce(Jurisdiction.kind, String),  # converted below, faster than per value
+        type_coerce(Jurisdiction.kind, String),  # its value: see JurisdictionSummary
         Jurisdiction.state,
         Jurisdiction.latitude,
         Jurisdiction.longitude,
@@ -129,28 +163,24 @@ def jurisdiction_figures(flt: AdoptionFilter, scope: str) -> JurisdictionFigures
         counts.c.counted,
         *[counts.c[stage.value] for stage in LIVE_STAGES],
     ).join(counts, counts.c.jurisdiction_id == Jurisdiction.id)
-    summaries = []
+    rows: list[tuple] = []
     states: dict[str, int] = defaultdict(int)
     counties: dict[str, int] = defaultdict(int)
-    kinds = {kind.value: kind for kind in JurisdictionKind}
-    county_kind = JurisdictionKind.COUNTY
+    county_kind = JurisdictionKind.COUNTY.value
     # Core rows, not the ORM's: nothing here is an entity, and this loop is the cost.
     for row in db.session.connection().execute(stmt):
         (jid, key, name, kind, state, lat, lon, county, population, total, policies) = row[:11]
         states[state] += row[11]
         if not total:
             continue
-        kind = kinds[kind]
-        county_of = key if kind is county_kind else county
+        county_of = key if kind == county_kind else county
         if county_of is not None:
             counties[county_of] += total
-        by_stage = dict(zip(LIVE_STAGES, row[12:], strict=True))
-        summaries.append(
-            JurisdictionSummary(
-                jid, key, name, kind, state, lat, lon, county, population, total, policies, by_stage
-            )
-        )
-    return JurisdictionFigures(summaries, AreaTotals(dict(states), dict(counties)))
+        rows.append(
+            (jid, key, name, kind, state, lat, lon, county, population, total, policies,
+             tuple(row[12:]))
+        )  # fmt: skip
+    return JurisdictionFigures(rows, AreaTotals(dict(states), dict(counties)))
 
 
 @dataclass

@@ -21,7 +21,10 @@ from campaign.extensions import db
 from campaign.places.matching import STATE_FIPS
 from campaign.places.models import Jurisdiction, JurisdictionKind
 
-MARKER_KINDS = {JurisdictionKind.PLACE, JurisdictionKind.SCHOOL_DISTRICT, JurisdictionKind.OTHER}
+MARKER_KIND_VALUES = frozenset(
+    kind.value
+    for kind in (JurisdictionKind.PLACE, JurisdictionKind.SCHOOL_DISTRICT, JurisdictionKind.OTHER)
+)
 EXPORT_HEADER = [
     "key", "jurisdiction", "kind", "state", "county_fips", "latitude", "longitude",
     "commitments", "policies", "furthest_stage",
@@ -37,19 +40,18 @@ def map_payload(figures: JurisdictionFigures) -> dict:
     `counties` (by FIPS) count named ones.
     """
     summaries, areas = figures.summaries, figures.areas
-    stage_index = {stage: i for i, stage in enumerate(LIVE_STAGES)}
     points = [
         [
             s.key,
             s.label,
-            s.kind.value,
+            s.kind_value,
             round(s.latitude, 4),
             round(s.longitude, 4),
             s.commitments,
-            stage_index[s.furthest_stage],
+            s.furthest_index,
         ]
         for s in summaries
-        if s.kind in MARKER_KINDS and s.latitude is not None and s.longitude is not None
+        if s.kind_value in MARKER_KIND_VALUES and s.latitude is not None and s.longitude is not None
     ]
     return {
         "stages": [stage.label for stage in LIVE_STAGES],
@@ -113,7 +115,7 @@ class TablePage:
 
 @dataclass(frozen=True)
 class SortedSummaries:
-    rows: list[JurisdictionSummary]
+    rows: list[tuple]  # plain tuples, as JurisdictionFigures keeps them
     sort: str
     descending: bool
     commitments: int
@@ -134,7 +136,7 @@ def sort_summaries(
     if sort not in SORT_KEYS:
         sort, descending = "commitments", True
     return SortedSummaries(
-        sorted(summaries, key=SORT_KEYS[sort], reverse=descending),
+        [tuple(s) for s in sorted(summaries, key=SORT_KEYS[sort], reverse=descending)],
         sort,
         descending,
         sum(s.commitments for s in summaries),
@@ -150,7 +152,7 @@ def paginate(ordered: SortedSummaries, *, page: str, page_size: int) -> TablePag
         number = 1
     start = (number - 1) * page_size
     return TablePage(
-        ordered.rows[start : start + page_size],
+        [JurisdictionSummary._make(row) for row in ordered.rows[start : start + page_size]],
         number,
         pages,
         ordered.sort,
@@ -162,9 +164,9 @@ def paginate(ordered: SortedSummaries, *, page: str, page_size: int) -> TablePag
 
 def export_rows(summaries: list[JurisdictionSummary]):
     for s in summaries:
-        county = s.key if s.kind == JurisdictionKind.COUNTY else s.county_key
+        county = s.key if s.kind_value == JurisdictionKind.COUNTY.value else s.county_key
         yield [
             s.key, s.label, s.kind.label, s.state, county or "", s.latitude, s.longitude,
             s.commitments, s.policies, s.furthest_stage.label,
-            *[s.by_stage.get(stage, 0) for stage in LIVE_STAGES],
+            *s.stage_counts,
         ]  # fmt: skip
