@@ -44,6 +44,18 @@ def register(app: Flask) -> None:
     app.add_template_filter(long_date, "long_date")
     app.add_template_filter(long_datetime, "long_datetime")
     static_root = Path(app.static_folder or "")
+    # In production the files do not change while a worker runs: hash each once, without
+    # a stat per URL per page. While developing, an edited file gets a new URL at once.
+    watch_files = app.debug or app.config.get("ENV_NAME") == "development"
+    versions: dict[str, str | None] = {}
+
+    def version_of(filename: str) -> str | None:
+        path = static_root / filename
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        return _static_version(str(path), stat.st_mtime_ns, stat.st_size)
 
     @app.url_defaults
     def version_static_urls(endpoint: str, values: dict) -> None:
@@ -51,12 +63,15 @@ def register(app: Flask) -> None:
         cache lifetime never serves a stale script or stylesheet."""
         if endpoint != "static" or "v" in values or "filename" not in values:
             return
-        path = static_root / values["filename"]
-        try:
-            stat = path.stat()
-        except OSError:
-            return
-        values["v"] = _static_version(str(path), stat.st_mtime_ns, stat.st_size)
+        filename = values["filename"]
+        if watch_files:
+            version = version_of(filename)
+        elif filename in versions:
+            version = versions[filename]
+        else:
+            version = versions.setdefault(filename, version_of(filename))
+        if version is not None:
+            values["v"] = version
 
     @app.context_processor
     def inject() -> dict:
