@@ -8,8 +8,8 @@
    and keeps it: a SQLite file under instance/loadtest/ named for its parameters, or the
    PostgreSQL database marked with them in its comment. A later run with the same
    parameters, schema and generator reuses it (`--rebuild` builds afresh). SQLite runs work
-   on a copy, so every run starts from the same data; PostgreSQL keeps the previous runs'
-   updates, a few thousand among 100,000 commitments.
+   on a copy, so every run starts from the same data; PostgreSQL runs on a copy too (a
+   database `<name>_run` made from the kept one as a template).
 2. Serves it with gunicorn (gunicorn.conf.py) on a free loopback port with
    CAMPAIGN_ENV=production, a generated SECRET_KEY and CSRF on, mail suppressed.
 3. Runs locust headless (scripts/locustfile.py): officials, organizers and staff at work,
@@ -115,9 +115,14 @@ def build(url: str, args) -> None:
             password=PASSWORD,
         )  # fmt: skip
         db.session.commit()
-        # Fresh planner statistics, as autovacuum or `PRAGMA optimize` leave on a live database.
-        with db.engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
+        # Fresh planner statistics (and on PostgreSQL the visibility map index-only scans
+        # need), as autovacuum or `PRAGMA optimize` leave on a live database.
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE"))
+        else:
+            with db.engine.begin() as conn:
+                conn.execute(text("ANALYZE"))
         sqlite_file = db.engine.url.database if db.engine.dialect.name == "sqlite" else None
         db.engine.dispose()
     if sqlite_file:
@@ -164,13 +169,32 @@ def prepare(url: str, args) -> str:
     if args.rebuild or comment != marker:
         log("building the campaign in the PostgreSQL database (kept for later runs)...")
         build(url, args)
-        with app.app_context(), db.engine.begin() as conn:
-            name = conn.scalar(text("SELECT current_database()"))
-            conn.execute(text(f"COMMENT ON DATABASE \"{name}\" IS '{marker}'"))
+        with app.app_context():
+            with db.engine.begin() as conn:
+                name = conn.scalar(text("SELECT current_database()"))
+                conn.execute(text(f"COMMENT ON DATABASE \"{name}\" IS '{marker}'"))
             db.engine.dispose()
     else:
         log("reusing the campaign already built in this database (--rebuild to build afresh)")
-    return url
+    return working_copy(url)
+
+
+def working_copy(url: str) -> str:
+    """A fresh copy of the kept PostgreSQL campaign (CREATE DATABASE ... TEMPLATE), so every
+    run starts from the same data, as SQLite runs do: runs that accumulated each other's
+    updates measured ever longer timelines on the same few commitments."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    kept = make_url(url)
+    copy = f"{kept.database}_run"
+    engine = create_engine(kept.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{copy}"'))
+        conn.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{kept.database}"'))
+    engine.dispose()
+    log(f"serving a copy of it: {copy}")
+    return kept.set(database=copy).render_as_string(hide_password=False)
 
 
 def accounts_file(url: str, args, folder: Path) -> Path:
