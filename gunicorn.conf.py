@@ -39,8 +39,8 @@ SWITCH_INTERVAL_SECONDS = float(os.environ.get("GIL_SWITCH_INTERVAL", "0.001"))
 
 
 def post_worker_init(worker) -> None:
-    """Keep the loaded app out of the garbage collector's full passes, and hand the GIL
-    over sooner (SWITCH_INTERVAL_SECONDS).
+    """Keep the loaded app out of the garbage collector's full passes, hand the GIL over
+    sooner (SWITCH_INTERVAL_SECONDS), and checkpoint SQLite in the background.
 
     Modules, models, templates and the gazetteer index are hundreds of thousands of objects
     that live as long as the worker; each full collection walked them all while holding the
@@ -52,3 +52,15 @@ def post_worker_init(worker) -> None:
     gc.collect()
     gc.freeze()
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
+    start_sqlite_checkpoints(worker.wsgi)
+
+
+def start_sqlite_checkpoints(app) -> None:
+    """On SQLite, fold the write-ahead log back in the background (campaign/checkpoint.py)."""
+    from sqlalchemy.engine import make_url
+
+    from campaign import checkpoint
+
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite" and url.database:
+        checkpoint.start(url.database)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase
 
+from campaign import checkpoint
 from campaign.writequeue import QueuedConnection
 
 NAMING_CONVENTION = {
@@ -64,6 +65,9 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_MS)}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if getattr(dbapi_connection, "database", None) in checkpoint.running:
+            # A background thread checkpoints (campaign/checkpoint.py).
+            cursor.execute(f"PRAGMA wal_autocheckpoint={checkpoint.BACKSTOP_PAGES}")
         # Aggregates scan the commitment table; a 64 MiB page cache keeps it in memory.
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()

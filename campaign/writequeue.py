@@ -74,7 +74,8 @@ class QueuedConnection(sqlite3.Connection):
 
     def __init__(self, database, *args, **kwargs):
         super().__init__(database, *args, **kwargs)
-        self.write_queue = queue_for(str(database))
+        self.database = str(database)
+        self.write_queue = queue_for(self.database)
         self.holds_queue = False
 
     def wait_turn(self, timeout: float) -> None:
