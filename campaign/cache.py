@@ -105,10 +105,18 @@ def request_stamp() -> Stamp:
     return g.campaign_data_stamp
 
 
-def cached(key: tuple, compute: Callable[[], T], stamp: tuple | None = None) -> T:
+def cached(
+    key: tuple,
+    compute: Callable[[], T],
+    stamp: tuple | None = None,
+    *,
+    own_writes_may_lag: bool = False,
+) -> T:
     """The value for `key`, computed at most once per data stamp (within the allowed lag).
 
     An explicit `stamp` replaces the data stamp for values that do not come from the data.
+    `own_writes_may_lag`: the reader's own writes may lag too (for a figure beside exact
+    ones, such as a list's length beside the list).
     """
     if stamp is not None:
         return _cached_exactly((stamp, *key), compute)
@@ -118,7 +126,12 @@ def cached(key: tuple, compute: Callable[[], T], stamp: tuple | None = None) -> 
     full_key = (now.database, now.hiding, *key)
     # Never older than the reader's own latest write (capped: a rolled-back write's number
     # may not exist yet).
-    floor = now.revision if _exact.get() else min(revision.seen_revision(), now.revision)
+    if _exact.get():
+        floor = now.revision
+    elif own_writes_may_lag:
+        floor = 0
+    else:
+        floor = min(revision.seen_revision(), now.revision)
     lag = _max_lag()
     if lag and not _exact.get():
         _keep(now.database, key, compute, lag, full_key)

@@ -3,6 +3,7 @@
 import csv
 import io
 import re
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -167,6 +168,31 @@ def test_logging_a_call_with_a_follow_up_date_takes_it_out_of_todays_queue(
         db.session.scalar(select(AuditEntry.action).where(AuditEntry.action == "contact.logged"))
         == "contact.logged"
     )
+
+
+def test_with_figures_allowed_to_lag_my_call_leaves_the_list_at_once_and_the_count_later(
+    app, client, auth, make, catalog, staff, monkeypatch
+):
+    monkeypatch.setitem(app.config, "AGGREGATE_MAX_LAG_SECONDS", 0.5)
+    rosa = make.commitment(make.user(name="Rosa Official"), catalog[0], pledged_on=today())
+    make.commitment(make.user(name="Ivan Official"), catalog[0], pledged_on=today())
+    auth.login("staff@example.org")
+    html = client.get("/staff/queue?owner=all").get_data(as_text=True)
+    assert "Rosa Official" in html and "<strong>2</strong> commitments need" in html
+
+    client.post(
+        f"/staff/commitments/{rosa.id}",
+        data={
+            "kind": "call",
+            "contacted_on": today().isoformat(),
+            "next_follow_up_on": (today() + timedelta(days=14)).isoformat(),
+        },
+    )
+    html = client.get("/staff/queue?owner=all").get_data(as_text=True)
+    assert "Rosa Official" not in html and "Ivan Official" in html  # the rows: at once
+    time.sleep(0.6)  # the count: within the lag
+    html = client.get("/staff/queue?owner=all").get_data(as_text=True)
+    assert "<strong>1</strong> commitment needs" in html
 
 
 def test_follow_up_before_the_contact_is_refused(client, auth, make, catalog, staff):

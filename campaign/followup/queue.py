@@ -143,50 +143,24 @@ def _reason_and_due(today: date, waiting_since):
 
 
 def follow_up_queue(
-    viewer: User, today: date, flt: QueueFilter, *, page: int = 1, per_page: int = 50
+    viewer: User,
+    today: date,
+    flt: QueueFilter,
+    *,
+    page: int = 1,
+    per_page: int = 50,
+    total: int | None = None,
 ) -> QueuePage:
-    """One page of the queue, in two queries (count and rows) whatever its length.
+    """One page of the queue, in two queries (count and rows) whatever its length; one when
+    the caller knows the length (`total`, which may be a little old: see followup/views.py).
 
     Reasons are decided on the commitment and its follow-up state alone, and names are
     joined only for the rows on the page: a queue of 70,000 costs one pass over the
     commitments, not four joins for each.
     """
-    waiting = waiting_for_staff()
-    reason, due, snoozed = _reason_and_due(today, waiting.c.since)
-    candidates = (
-        select(Commitment.id.label("id"), reason.label("reason"), due.label("due"))
-        .select_from(Commitment)
-        .outerjoin(waiting, waiting.c.commitment_id == Commitment.id)
-        .where(Commitment.stage != Stage.WITHDRAWN, reason.isnot(None), ~snoozed)
-    )
-    # Only a follow-up row has an owner: an owner filter reads the few rows of that owner.
-    owner_id = viewer.id if flt.owner == "mine" else record_id(flt.owner)
-    if owner_id is not None:
-        candidates = candidates.join(FollowUp, FollowUp.commitment_id == Commitment.id).where(
-            FollowUp.owner_id == owner_id
-        )
-    else:
-        candidates = candidates.outerjoin(FollowUp, FollowUp.commitment_id == Commitment.id)
-        if flt.owner == "unassigned":
-            # An anti-join rather than `owner_id IS NULL` after the outer join, whose
-            # selectivity PostgreSQL misjudges (and then probes places row by row).
-            owned = aliased(FollowUp)
-            candidates = candidates.where(
-                ~exists().where(owned.commitment_id == Commitment.id, owned.owner_id.isnot(None))
-            )
-    if flt.state:
-        candidates = candidates.where(
-            Commitment.jurisdiction_id.in_(
-                select(Jurisdiction.id).where(Jurisdiction.state == flt.state)
-            )
-        )
-    if flt.policy:
-        candidates = candidates.where(
-            Commitment.policy_id.in_(select(Policy.id).where(Policy.slug == flt.policy))
-        )
-    if flt.stage:
-        candidates = candidates.where(Commitment.stage == Stage(flt.stage))
-    total = db.session.scalar(select(func.count()).select_from(candidates.subquery())) or 0
+    candidates, reason, due = _candidates(viewer, today, flt)
+    if total is None:
+        total = _count(candidates)
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
     chosen = (
@@ -235,3 +209,52 @@ def follow_up_queue(
              jname, jstate, owner_name) in rows
     ]  # fmt: skip
     return QueuePage(items, page, pages, total)
+
+
+def queue_length(viewer: User, today: date, flt: QueueFilter) -> int:
+    """How many commitments the queue holds for this filter."""
+    return _count(_candidates(viewer, today, flt)[0])
+
+
+def _count(candidates) -> int:
+    return db.session.scalar(select(func.count()).select_from(candidates.subquery())) or 0
+
+
+def _candidates(viewer: User, today: date, flt: QueueFilter):
+    """The queue's commitments with their reason and due date, unordered, as a SELECT."""
+    waiting = waiting_for_staff()
+    reason, due, snoozed = _reason_and_due(today, waiting.c.since)
+    candidates = (
+        select(Commitment.id.label("id"), reason.label("reason"), due.label("due"))
+        .select_from(Commitment)
+        .outerjoin(waiting, waiting.c.commitment_id == Commitment.id)
+        .where(Commitment.stage != Stage.WITHDRAWN, reason.isnot(None), ~snoozed)
+    )
+    # Only a follow-up row has an owner: an owner filter reads the few rows of that owner.
+    owner_id = viewer.id if flt.owner == "mine" else record_id(flt.owner)
+    if owner_id is not None:
+        candidates = candidates.join(FollowUp, FollowUp.commitment_id == Commitment.id).where(
+            FollowUp.owner_id == owner_id
+        )
+    else:
+        candidates = candidates.outerjoin(FollowUp, FollowUp.commitment_id == Commitment.id)
+        if flt.owner == "unassigned":
+            # An anti-join rather than `owner_id IS NULL` after the outer join, whose
+            # selectivity PostgreSQL misjudges (and then probes places row by row).
+            owned = aliased(FollowUp)
+            candidates = candidates.where(
+                ~exists().where(owned.commitment_id == Commitment.id, owned.owner_id.isnot(None))
+            )
+    if flt.state:
+        candidates = candidates.where(
+            Commitment.jurisdiction_id.in_(
+                select(Jurisdiction.id).where(Jurisdiction.state == flt.state)
+            )
+        )
+    if flt.policy:
+        candidates = candidates.where(
+            Commitment.policy_id.in_(select(Policy.id).where(Policy.slug == flt.policy))
+        )
+    if flt.stage:
+        candidates = candidates.where(Commitment.stage == Stage(flt.stage))
+    return candidates, reason, due
