@@ -338,3 +338,8 @@ def _refresh_now(key: tuple, compute: Callable[[], object]) -> None:
     except Exception:
         current_app.logger.exception("Recomputing cached figures %r failed", key)
         db.session.rollback()
+        # Not retried every tick from the same request's copy (whose user may have signed
+        # out since): the next request that asks for it is kept instead.
+        with _lock:
+            for kept_key in [k for k, kept in _kept.items() if kept.key == key]:
+                del _kept[kept_key]

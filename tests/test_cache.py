@@ -317,3 +317,27 @@ def test_a_logged_contact_is_a_lagging_write_that_leaves_its_authors_queue_at_on
     after = revision.current_pair()
     assert after.revision > before.revision and after.hiding == before.hiding
     assert "Rosa Official" not in sam.get("/staff/queue?owner=all").get_data(as_text=True)
+
+
+def test_a_figure_whose_recomputation_fails_is_no_longer_kept(app, lag, make, catalog, monkeypatch):
+    lag(0.2)
+    monkeypatch.setattr(cache, "KEEPER_TICK_SECONDS", 0.02)
+    calls: list[int] = []
+
+    def compute():
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("the asker signed out")
+        return "figure"
+
+    with app.test_request_context():
+        assert cache.cached(("failing",), compute) == "figure"
+    make.commitment(make.user(), catalog[0])  # data changed: the keeper will recompute
+    deadline = time.monotonic() + 5
+    while any(kept.key == ("failing",) for kept in cache._kept.values()):
+        assert time.monotonic() < deadline, "the keeper kept retrying"
+        time.sleep(0.05)
+    cache.wait_for_refreshes()
+    attempts = len(calls)
+    time.sleep(0.3)
+    assert len(calls) == attempts  # not retried on every tick
