@@ -301,6 +301,8 @@ def _keep_fresh() -> None:
                 del _kept[kept_key]
             due = []
             for kept in _kept.values():
+                if kept.full_key in _computing:  # a request is computing it right now
+                    continue
                 entry = _entries.get(kept.full_key)
                 if entry is None or now - entry.computed_at >= kept.lag * REFRESH_AT:
                     due.append(kept)
@@ -324,9 +326,13 @@ def _refresh_now(key: tuple, compute: Callable[[], object]) -> None:
         full_key = (now.database, now.hiding, *key)
         with _computing_lock(full_key):
             entry = _get(full_key)
-            if entry is None or entry.revision < now.revision:
+            if entry is None or (
+                # Not if another thread computed it while this one waited for the lock.
+                entry.revision < now.revision
+                and checked_at - entry.computed_at >= _max_lag() * REFRESH_AT
+            ):
                 _compute(full_key, compute, now.revision)
-            elif entry.computed_at < checked_at:
+            elif entry.revision >= now.revision and entry.computed_at < checked_at:
                 # Nothing changed: the value is as good as one computed now.
                 with _lock:
                     if _entries.get(full_key) is entry:
