@@ -47,7 +47,6 @@ def register(app: Flask) -> None:
     # In production the files do not change while a worker runs: hash each once, without
     # a stat per URL per page. While developing, an edited file gets a new URL at once.
     watch_files = app.debug or app.config.get("ENV_NAME") == "development"
-    versions: dict[str, str | None] = {}
 
     def version_of(filename: str) -> str | None:
         path = static_root / filename
@@ -57,6 +56,8 @@ def register(app: Flask) -> None:
             return None
         return _static_version(str(path), stat.st_mtime_ns, stat.st_size)
 
+    version_once = lru_cache(maxsize=None)(version_of)
+
     @app.url_defaults
     def version_static_urls(endpoint: str, values: dict) -> None:
         """`?v=<content hash>` on every static URL: a new file is a new URL, so the long
@@ -64,12 +65,7 @@ def register(app: Flask) -> None:
         if endpoint != "static" or "v" in values or "filename" not in values:
             return
         filename = values["filename"]
-        if watch_files:
-            version = version_of(filename)
-        elif filename in versions:
-            version = versions[filename]
-        else:
-            version = versions.setdefault(filename, version_of(filename))
+        version = version_of(filename) if watch_files else version_once(filename)
         if version is not None:
             values["v"] = version
 

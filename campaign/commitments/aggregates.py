@@ -68,10 +68,6 @@ class JurisdictionSummary(NamedTuple):
         return JurisdictionKind(self.kind_value)
 
     @property
-    def by_stage(self) -> dict[Stage, int]:
-        return dict(zip(LIVE_STAGES, self.stage_counts, strict=True))
-
-    @property
     def label(self) -> str:
         if self.kind_value == JurisdictionKind.STATE.value:
             return self.name
