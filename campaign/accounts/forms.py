@@ -8,12 +8,12 @@ from wtforms import (
     EmailField,
     PasswordField,
     SelectChoice,
-    SelectField,
     StringField,
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from campaign.accounts.operations import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from campaign.forms import SelectField
 from campaign.places.forms import picker_fields
 from campaign.places.matching import STATES
 from campaign.places.models import JurisdictionKind

@@ -9,7 +9,6 @@ from wtforms import (
     HiddenField,
     RadioField,
     SelectChoice,
-    SelectField,
     TextAreaField,
     URLField,
 )
@@ -18,6 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Visibility
 from campaign.commitments.stages import Stage
+from campaign.forms import SelectField
 from campaign.validation import NOTE_MAX, DateWithin, WebLink, strip
 
 VISIBILITY_CHOICES = [SelectChoice(v.value, v.label) for v in Visibility]

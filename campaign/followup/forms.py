@@ -8,13 +8,13 @@ from wtforms import (
     HiddenField,
     RadioField,
     SelectChoice,
-    SelectField,
     SelectMultipleField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from campaign.followup.models import ContactKind
+from campaign.forms import SelectField
 from campaign.validation import NOTE_MAX, DateWithin, strip
 
 

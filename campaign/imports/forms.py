@@ -8,7 +8,6 @@ from wtforms import (
     DateField,
     RadioField,
     SelectChoice,
-    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -18,6 +17,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from campaign.commitments.models import Visibility
 from campaign.commitments.stages import Stage
+from campaign.forms import SelectField
 from campaign.imports.spreadsheet import FIELDS
 from campaign.places.forms import picker_fields
 from campaign.validation import NOTE_MAX, DateWithin, strip, strip_line
