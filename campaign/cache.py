@@ -15,6 +15,9 @@ process reaches every other worker's cached figures: nothing needs to be told.
 - The person who made a write always sees figures at least as new as it (revision.py keeps
   their revision in their session), whatever the lag.
 - Concurrent requests for the same missing value wait for one computation.
+- A value computed from other cached values (the map's data from its figures) reuses them
+  while they are younger than REFRESH_AT of the lag, and is stored as old as the oldest of
+  them: computing it does not compute them again, and it is never newer than its parts.
 - Figures asked for recently (within KEEP_FOR_LAGS lags) are kept fresh by the process
   ahead of the next request: when one passes REFRESH_AT of the lag and data has changed, it is
   recomputed in the background although nobody asked yet, so a request rarely has to
@@ -87,9 +90,20 @@ class _Kept:
 
 _kept: dict[tuple, _Kept] = {}  # (database, *key) -> what the keeper needs
 _keeper: threading.Thread | None = None
-# Set while computing a value: values it is built from must be as new as the stamp it
-# will be stored under, never a lagging one.
-_exact = contextvars.ContextVar("campaign_cache_exact", default=False)
+
+
+@dataclass
+class _Build:
+    """A value being computed: what its parts must reach, and the oldest part it used."""
+
+    floor: int  # parts must be at least this new (the reader's own writes)
+    revision: int  # the lowest revision among its parts so far
+    computed_at: float  # the earliest computation among its parts so far
+
+
+_building: contextvars.ContextVar[_Build | None] = contextvars.ContextVar(
+    "campaign_cache_building", default=None
+)
 
 
 def data_stamp() -> Stamp:
@@ -128,26 +142,29 @@ def cached(
 
     now = request_stamp()
     full_key = (now.database, now.hiding, *key)
-    # Never older than the reader's own latest write (capped: a rolled-back write's number
-    # may not exist yet).
-    if _exact.get():
-        floor = now.revision
+    # A part of a value being computed (unless it may lag anyway) must reach what that value
+    # must, and is not served stale past REFRESH_AT: it is recomputed as part of the value.
+    build = None if own_writes_may_lag else _building.get()
+    if build is not None:
+        floor = build.floor
     elif own_writes_may_lag:
         floor = 0
     else:
+        # Never older than the reader's own latest write (capped: a rolled-back write's
+        # number may not exist yet).
         floor = min(revision.seen_revision(), now.revision)
     lag = _max_lag()
-    if lag and not _exact.get():
+    if lag and _building.get() is None:
         _keep(now.database, key, compute, lag, full_key)
     entry = _get(full_key)
     if entry is not None and entry.revision >= floor:
         age = time.monotonic() - entry.computed_at
         if entry.revision >= now.revision or age < lag * REFRESH_AT:
-            return entry.value  # type: ignore[return-value]
-        if age < lag:
+            return _used(entry, build)
+        if build is None and age < lag:
             _refresh_later(full_key, key, compute)
             return entry.value  # type: ignore[return-value]
-        if _under_way(full_key):
+        if build is None and _under_way(full_key):
             # Past the lag, but its recomputation is under way: one person waits for it,
             # not every thread of the process (which would stall every other page).
             return entry.value  # type: ignore[return-value]
@@ -156,9 +173,9 @@ def cached(
         # enough by the same rule, or every waiter would recompute in turn while writes
         # keep moving the revision past what the one before it computed.
         entry = _get(full_key)
-        if _new_enough(entry, floor, now.revision, lag):
-            return entry.value  # type: ignore[union-attr]
-        return _compute(full_key, compute, now.revision)
+        if _new_enough(entry, floor, now.revision, lag * REFRESH_AT if build else lag):
+            return _used(entry, build)  # type: ignore[arg-type]
+        return _used(_compute(full_key, compute, now.revision, floor), build)
 
 
 def clear() -> None:
@@ -201,21 +218,31 @@ def _get(full_key: tuple) -> _Entry | None:
         return entry
 
 
-def _compute(full_key: tuple, compute: Callable[[], T], revision: int) -> T:
-    started = time.monotonic()
-    token = _exact.set(True)
+def _used(entry: _Entry, build: _Build | None):
+    """The entry's value; a value being built from it becomes at most as new as it."""
+    if build is not None:
+        build.revision = min(build.revision, entry.revision)
+        build.computed_at = min(build.computed_at, entry.computed_at)
+    return entry.value
+
+
+def _compute(full_key: tuple, compute: Callable[[], object], revision: int, floor: int) -> _Entry:
+    """Compute and store a value, as of `revision` or of its oldest cached part."""
+    build = _Build(floor=floor, revision=revision, computed_at=time.monotonic())
+    token = _building.set(build)
     try:
         value = compute()
     finally:
-        _exact.reset(token)
+        _building.reset(token)
+    entry = _Entry(value, build.revision, build.computed_at)
     with _lock:
         known = _entries.get(full_key)
-        if known is None or known.revision <= revision:
-            _entries[full_key] = _Entry(value, revision, started)
+        if known is None or known.revision <= entry.revision:
+            _entries[full_key] = entry
         _entries.move_to_end(full_key)
         while len(_entries) > _MAX_ENTRIES:
             _entries.popitem(last=False)
-    return value
+    return entry
 
 
 def _cached_exactly(full_key: tuple, compute: Callable[[], T]) -> T:
@@ -226,7 +253,7 @@ def _cached_exactly(full_key: tuple, compute: Callable[[], T]) -> T:
         entry = _get(full_key)
         if entry is not None:
             return entry.value  # type: ignore[return-value]
-        return _compute(full_key, compute, 0)
+        return _compute(full_key, compute, 0, 0).value  # type: ignore[return-value]
 
 
 class _computing_lock:
@@ -331,7 +358,7 @@ def _refresh_now(key: tuple, compute: Callable[[], object]) -> None:
                 entry.revision < now.revision
                 and checked_at - entry.computed_at >= _max_lag() * REFRESH_AT
             ):
-                _compute(full_key, compute, now.revision)
+                _compute(full_key, compute, now.revision, 0)
             elif entry.revision >= now.revision and entry.computed_at < checked_at:
                 # Nothing changed: the value is as good as one computed now.
                 with _lock:

@@ -143,6 +143,39 @@ def test_lagging_figures_are_refreshed_in_the_background_and_never_older_than_th
     assert stage_on_map(client) == "Passed"
 
 
+def test_a_value_built_from_cached_figures_reuses_them_and_is_no_newer_than_they_are(
+    app, lag, town_commitment, monkeypatch
+):
+    lag(3)
+    monkeypatch.setattr(cache, "KEEP_FOR_LAGS", 0)  # what a request does, without the keeper
+    computed: list[str] = []
+
+    def figures() -> int:
+        computed.append("figures")
+        return revision.current()
+
+    def payload() -> tuple[str, int]:
+        computed.append("payload")
+        return ("payload of", cache.cached(("figures",), figures))
+
+    def ask(key: str, compute):  # as a request of its own would
+        with app.app_context(), app.test_request_context():
+            return cache.cached((key,), compute)
+
+    first = ask("figures", figures)
+    town_commitment.stage = Stage.INTRODUCED
+    db.session.commit()  # the revision moves on
+    # Built from the figures computed a moment ago, not from figures computed again.
+    assert ask("payload", payload) == ("payload of", first)
+    assert computed == ["figures", "payload"]
+
+    time.sleep(2.4)  # past REFRESH_AT of the figures' age, which the payload inherited
+    assert ask("payload", payload) == ("payload of", first)
+    cache.wait_for_refreshes()  # the payload was refreshed, and its figures with it
+    assert ask("payload", payload) == ("payload of", first + 1)
+    assert computed == ["figures", "payload", "payload", "figures"]
+
+
 def test_figures_asked_for_recently_are_kept_fresh_before_anyone_asks_again(
     app, client, lag, town_commitment, count_queries, monkeypatch
 ):

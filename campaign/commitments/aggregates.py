@@ -372,7 +372,9 @@ def known_place_population() -> dict[str, int]:
         )
         return {state: int(total) for state, total in rows}
 
-    return cached(("known_place_population",), compute)
+    # New places show within the lag, even to whoever added them: every progress report
+    # would otherwise recompute it for its author's dashboard.
+    return cached(("known_place_population",), compute, own_writes_may_lag=True)
 
 
 def pledges_by_month(flt: AdoptionFilter, scope: str) -> list[tuple[str, int, int]]:

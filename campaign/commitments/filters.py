@@ -13,13 +13,14 @@ from flask import render_template
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import ColumnElement, select
-from wtforms import BooleanField, SelectChoice, SelectField
+from wtforms import BooleanField, SelectChoice
 
 from campaign.cache import cached
 from campaign.catalog.models import Policy, Priority
 from campaign.commitments.models import Commitment
 from campaign.commitments.stages import MAIN_LINE, Stage
 from campaign.extensions import db
+from campaign.forms import SelectField
 from campaign.places.matching import STATES
 from campaign.places.models import Jurisdiction
 
@@ -106,7 +107,10 @@ class FilterForm(FlaskForm):
 
     def __init__(self, formdata, **kwargs):
         super().__init__(formdata=formdata, **kwargs)
-        policies, priorities = cached(("filter-choices",), _catalog_choices)
+        # Catalog edits hide (revision.py) and show at once; others' writes never change it.
+        policies, priorities = cached(
+            ("filter-choices",), _catalog_choices, own_writes_may_lag=True
+        )
         self.policy.choices = [SelectChoice("", "All policies")] + [
             SelectChoice(slug, title) for slug, title in policies
         ]

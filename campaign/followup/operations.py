@@ -54,7 +54,8 @@ def staff_members() -> list[StaffMember]:
     """Active staff and admins by name, for owner menus and filters.
 
     Finding them reads every user (no index on role), so the list is cached like the
-    figures: a role change or a deactivation shows at once, a new account within the lag.
+    figures: a role change or a deactivation shows at once, a new account within the lag,
+    even to whoever made it (or every contact a staff member logs would recompute it).
     """
 
     def load() -> list[StaffMember]:
@@ -65,7 +66,7 @@ def staff_members() -> list[StaffMember]:
         )
         return [StaffMember(uid, name) for uid, name in rows]
 
-    return cached(("staff-members",), load)
+    return cached(("staff-members",), load, own_writes_may_lag=True)
 
 
 def assign(commitments: list[Commitment], owner: User | None, actor: User) -> int:
