@@ -16,11 +16,14 @@ on the public map; bulk writes that bypass the ORM (demo data, gazetteer loading
   never a write that hides something.
 
 The revision a request's own writes reached is kept in its session (`SESSION_KEY`), so the
-person who made a change sees it at once however the cache lags for everyone else.
+person who made a change sees it at once however the cache lags for everyone else. So are
+the commitments those writes changed, for a few minutes (`OWN_CHANGES_KEY`): the staff
+queue applies them to a page that may lag instead of deciding the whole queue again.
 """
 
 from __future__ import annotations
 
+import time
 from typing import NamedTuple
 
 from flask import has_request_context
@@ -36,6 +39,13 @@ ROW_ID = 1
 HIDING_ROW_ID = 2
 SESSION_KEY = "data_revision"
 _PENDING = "campaign_pending_revision"  # session.info: the strongest effect of its writes
+# In the person's session: [[commitment id, when], ...] their writes changed, newest last,
+# or [[0, when]] when they changed more than that can say (many at once, or a commitment
+# created or deleted).
+OWN_CHANGES_KEY = "own_changes"
+_CHANGED = "campaign_changed_commitments"  # session.info: ids, or None for "too many"
+MAX_OWN_CHANGES = 40
+OWN_CHANGES_KEPT_SECONDS = 600
 
 
 class DataRevision(db.Model):
@@ -168,6 +178,8 @@ def _note_write(session: Session, flush_context, instances) -> None:
     tracked = _tracked()
     changed = (*session.new, *session.dirty, *session.deleted)
     effects = {_effect(obj, session) for obj in changed if isinstance(obj, tracked)}
+    if effects - {None}:
+        _note_changed_commitments(session, changed)
     if "hides" in effects:
         session.info[_PENDING] = "hides"
     elif "adds" in effects and session.info.get(_PENDING) != "hides":
@@ -188,14 +200,63 @@ def _bump_before_commit(session: Session) -> None:
         bump(session, hiding=effect == "hides")
 
 
+def _note_changed_commitments(session: Session, changed) -> None:
+    """Which commitments this transaction changed, itself or through its follow-up state or
+    help requests; None once that is more than a list can say."""
+    ids = session.info.setdefault(_CHANGED, set())
+    if ids is None:
+        return
+    for obj in changed:
+        kind = getattr(obj, "__tablename__", "")
+        if kind == "commitment":
+            if obj in session.new or obj in session.deleted:
+                session.info[_CHANGED] = None
+                return
+            ids.add(obj.id)
+        elif kind in ("follow_up", "help_request") and obj.commitment_id is not None:
+            ids.add(obj.commitment_id)
+    if len(ids) > MAX_OWN_CHANGES:
+        session.info[_CHANGED] = None
+
+
 @event.listens_for(Session, "after_commit")
 def _remember_own_write(session: Session) -> None:
     revision = session.info.pop("campaign_revision", None)
+    changed = session.info.pop(_CHANGED, set())
     if revision is not None and has_request_context():
         flask_session[SESSION_KEY] = max(revision, seen_revision())
+        _remember_changed_commitments(changed)
+
+
+def _remember_changed_commitments(changed: set[int] | None) -> None:
+    now = int(time.time())
+    kept = [
+        pair
+        for pair in flask_session.get(OWN_CHANGES_KEY, [])
+        if now - pair[1] < OWN_CHANGES_KEPT_SECONDS and pair[0] not in (changed or ())
+    ]
+    kept += [
+        [commitment_id, now] for commitment_id in (sorted(changed) if changed is not None else [0])
+    ]
+    if len(kept) > MAX_OWN_CHANGES:
+        kept = [[0, now]]
+    flask_session[OWN_CHANGES_KEY] = kept
+
+
+def own_changed_commitments(within: float) -> frozenset[int] | None:
+    """The commitments this person's writes changed in the last `within` seconds, or None
+    if that cannot be said (too many, or some created or deleted): then only reading
+    everything afresh shows all their changes."""
+    if not has_request_context():
+        return frozenset()
+    since = time.time() - within
+    recent = [pair for pair in flask_session.get(OWN_CHANGES_KEY, []) if pair[1] >= since]
+    ids = frozenset(commitment_id for commitment_id, _when in recent)
+    return None if 0 in ids else ids
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_rolled_back_write(session: Session) -> None:
     session.info.pop("campaign_revision", None)
+    session.info.pop(_CHANGED, None)
     session.info.pop(_PENDING, None)

@@ -1,5 +1,6 @@
 """Cached figures: which writes make them stale, and what a reader is served meanwhile."""
 
+import re
 import threading
 import time
 from datetime import timedelta
@@ -31,6 +32,11 @@ def town_commitment(make, catalog):
     town = make.jurisdiction("First", "MN", key="first", latitude=45.0, longitude=-93.0)
     official = make.user(name="Ana Díaz", email="ana@example.org", jurisdiction=town)
     return make.commitment(official, catalog[0])
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    return found.group(1) if found else ""
 
 
 def signed_in(app, email: str):
@@ -352,6 +358,30 @@ def test_a_logged_contact_is_a_lagging_write_that_leaves_its_authors_queue_at_on
     after = revision.current_pair()
     assert after.revision > before.revision and after.hiding == before.hiding
     assert "Rosa Official" not in sam.get("/staff/queue?owner=all").get_data(as_text=True)
+    # Sam's change was applied to the cached page, not by deciding the queue again: Olga,
+    # who did nothing, still sees the page as it was (within the lag).
+    assert "Rosa Official" in olga.get("/staff/queue?owner=all").get_data(as_text=True)
+
+
+def test_a_commitment_staff_take_on_joins_their_own_queue_at_once(app, lag, make, catalog):
+    lag(600)
+    sam = make.user(Role.STAFF, name="Sam Staff", email="sam@example.org")
+    commitment = make.commitment(make.user(name="Rosa Official"), catalog[0])
+    client = signed_in(app, "sam@example.org")
+    assert "Rosa Official" not in client.get("/staff/queue").get_data(as_text=True)
+
+    page = client.get("/staff/queue?owner=all").get_data(as_text=True)
+    assigned = client.post(
+        "/staff/assign",
+        data={
+            "csrf_token": _csrf(page),
+            "commitment_ids": [str(commitment.id)],
+            "owner": str(sam.id),
+            "back": "/staff/queue",
+        },
+    )
+    assert assigned.status_code == 302
+    assert "Rosa Official" in client.get("/staff/queue").get_data(as_text=True)
 
 
 def test_a_figure_whose_recomputation_fails_is_no_longer_kept(app, lag, make, catalog, monkeypatch):

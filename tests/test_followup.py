@@ -15,7 +15,7 @@ from campaign.commitments.stages import Stage
 from campaign.extensions import db
 from campaign.followup.models import ContactKind, FollowUp
 from campaign.followup.operations import assign, log_contact
-from campaign.followup.queue import QueueFilter, Reason, follow_up_queue
+from campaign.followup.queue import QueueFilter, Reason, follow_up_queue, with_changes
 from campaign.timeutil import today
 
 TODAY = date(2026, 6, 1)
@@ -193,6 +193,35 @@ def test_with_figures_allowed_to_lag_my_call_leaves_the_list_at_once_and_the_cou
     time.sleep(0.6)  # the count: within the lag
     html = client.get("/staff/queue?owner=all").get_data(as_text=True)
     assert "<strong>1</strong> commitment needs" in html
+
+
+def test_changes_applied_to_a_cached_page_leave_join_and_reorder_it(make, catalog, staff):
+    first, _second, third = (
+        make.commitment(make.user(name=name), catalog[0], pledged_on=date(2026, 5, day))
+        for name, day in (("Ana First", 1), ("Bo Second", 2), ("Cy Third", 3))
+    )
+    flt = QueueFilter(owner="all")
+    page = follow_up_queue(staff, TODAY, flt, per_page=2)
+    assert [i.official_name for i in page.items] == ["Ana First", "Bo Second"]
+    # A commitment that sorts after a full page's last item stays off it.
+    assert with_changes(page, staff, TODAY, flt, frozenset({third.id}), per_page=2) == page
+
+    # Ana's call snoozes her; Cy's follow-up date has come, which outranks a new pledge.
+    log_contact(
+        official=first.official, commitment=first, staff=staff, kind=ContactKind.CALL,
+        contacted_on=TODAY, note="", next_follow_up_on=TODAY + timedelta(days=7),
+    )  # fmt: skip
+    state = db.session.get(FollowUp, third.id) or FollowUp(commitment_id=third.id)
+    state.follow_up_on = TODAY
+    db.session.add(state)
+    db.session.commit()
+
+    changed = with_changes(page, staff, TODAY, flt, frozenset({first.id, third.id}), per_page=2)
+    assert [(i.official_name, i.reason) for i in changed.items] == [
+        ("Cy Third", Reason.FOLLOW_UP_DUE),
+        ("Bo Second", Reason.NEVER_CONTACTED),
+    ]
+    assert changed.items == follow_up_queue(staff, TODAY, flt, per_page=2).items
 
 
 def test_follow_up_before_the_contact_is_refused(client, auth, make, catalog, staff):

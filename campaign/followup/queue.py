@@ -169,6 +169,41 @@ def follow_up_queue(
         .offset((page - 1) * per_page)
         .subquery("chosen")
     )
+    return QueuePage(_items(chosen), page, pages, total)
+
+
+def with_changes(
+    page: QueuePage, viewer: User, today: date, flt: QueueFilter, changed: frozenset[int], *,
+    per_page: int = 50,
+) -> QueuePage:  # fmt: skip
+    """A page that may lag, with these commitments' places decided afresh.
+
+    For the viewer's own recent changes on a cached page: a few lookups by id instead of
+    deciding the whole queue again after every logged call. A changed commitment leaves the
+    page, moves within it or joins it where it now sorts; one that now sorts onto another
+    page joins that page when it is next computed (as the lagging length may be off by it).
+    """
+    candidates, _reason, _due = _candidates(viewer, today, flt)
+    fresh = _items(candidates.where(Commitment.id.in_(sorted(changed))).subquery("chosen"))
+    first = _sort_key(page.items[0]) if page.items and page.page > 1 else None
+    last = _sort_key(page.items[-1]) if len(page.items) >= per_page else None
+    items = [item for item in page.items if item.commitment_id not in changed]
+    items += [
+        item
+        for item in fresh
+        if (first is None or _sort_key(item) >= first) and (last is None or _sort_key(item) <= last)
+    ]
+    items.sort(key=_sort_key)
+    return QueuePage(items[:per_page], page.page, page.pages, page.total)
+
+
+def _sort_key(item: QueueItem) -> tuple:
+    """The queue's order (follow_up_queue's ORDER BY)."""
+    return (item.reason, item.due_on, item.commitment_id)
+
+
+def _items(chosen) -> list[QueueItem]:
+    """Queue items, with names, for a subquery of commitment ids, reasons and due dates."""
     owner = aliased(User)
     official = aliased(User)
     rows = db.session.execute(
@@ -193,7 +228,7 @@ def follow_up_queue(
         .outerjoin(owner, owner.id == FollowUp.owner_id)
         .order_by(chosen.c.reason, chosen.c.due, chosen.c.id)
     )
-    items = [
+    return [
         QueueItem(
             commitment_id=cid,
             reason=Reason(reason_value),
@@ -208,7 +243,6 @@ def follow_up_queue(
         for (cid, reason_value, due_on, policy_title, stage, official_id, official_name,
              jname, jstate, owner_name) in rows
     ]  # fmt: skip
-    return QueuePage(items, page, pages, total)
 
 
 def queue_length(viewer: User, today: date, flt: QueueFilter) -> int:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from campaign import revision
 from campaign.accounts.models import User
 from campaign.accounts.roles import is_staff
 from campaign.audit.operations import entries_for
@@ -29,7 +39,7 @@ from campaign.followup.operations import (
     unconfirmed_bodies,
     verify_evidence,
 )
-from campaign.followup.queue import QueueFilter, follow_up_queue, queue_length
+from campaign.followup.queue import QueueFilter, follow_up_queue, queue_length, with_changes
 from campaign.forms import require_action_form
 from campaign.help.operations import requests_for_commitment
 from campaign.places.matching import STATES
@@ -77,12 +87,23 @@ def queue():
         lambda: queue_length(current_user, on, flt),
         own_writes_may_lag=True,
     )
-    page = cached(
-        ("queue", flt, mine, page_number, on, total),
-        lambda: follow_up_queue(
+    key = ("queue", flt, mine, page_number, on, total)
+
+    def compute():
+        return follow_up_queue(
             current_user, on, flt, page=page_number, per_page=QUEUE_PAGE_SIZE, total=total
-        ),
-    )
+        )
+
+    # The viewer's own recent changes (a logged call, an assignment) are applied to a page
+    # that may lag, a few lookups by id; only changes too many to list recompute the page.
+    lag = current_app.config.get("AGGREGATE_MAX_LAG_SECONDS", 0)
+    own = revision.own_changed_commitments(within=2 * lag + 60) if lag else None
+    if own is None:
+        page = cached(key, compute)
+    else:
+        page = cached(key, compute, own_writes_may_lag=True)
+        if own:
+            page = with_changes(page, current_user, on, flt, own, per_page=QUEUE_PAGE_SIZE)
     staff = staff_members()
     assign_form = AssignForm(formdata=None)
     assign_form.owner.choices = _owner_choices(staff)
