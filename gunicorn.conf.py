@@ -1,16 +1,18 @@
 """gunicorn settings for production: `gunicorn -c gunicorn.conf.py wsgi:app`.
 
-Sized for the project's standard machine, 2 cores: one worker process with 16 threads.
-Most of a request's time is spent in the database (SQLite and psycopg release the GIL
-while they work), so threads keep both cores busy. One process rather than several
-because each process keeps its own cache of the map and dashboard figures
-(campaign/cache.py) and recomputes them after writes: under `make loadtest` two workers
-with 8 threads answered sooner while the machine had CPU to spare, but used a quarter
-more CPU per request and left none of the 2 cores free (docs/performance.md). gunicorn
-restarts the worker if it dies. WEB_CONCURRENCY and GUNICORN_THREADS override the
-counts (WEB_CONCURRENCY=2 GUNICORN_THREADS=8 for the other choice); any setting can also
-be given on the command line. The database pool (config.py) holds 20 connections: raise
-it with the threads.
+Sized for the project's standard machine, 2 cores: one worker process with 8 threads.
+- Threads: while one thread waits for the database the others run. But Python runs one
+  thread of a process at a time, and SQLite works inside the process: with 16 threads, the
+  request holding SQLite's write lock waited for its turn at Python behind a dozen others
+  (a median 54 ms held for ~8 ms of work), so writes queued (POST p95 860-900 ms under
+  `make loadtest`); with 8, POST p95 was 430-490 ms and throughput the same. On PostgreSQL
+  8 and 16 threads measured alike (docs/performance.md).
+- One process rather than several because each process keeps its own cache of the map and
+  dashboard figures (campaign/cache.py) and recomputes them after writes: two workers
+  with 8 threads used a quarter more CPU per request and left none of the 2 cores free.
+gunicorn restarts the worker if it dies. WEB_CONCURRENCY and GUNICORN_THREADS override the
+counts (WEB_CONCURRENCY=2 for the other choice); any setting can also be given on the
+command line. The database pool (config.py) holds 20 connections: raise it with the threads.
 """
 
 import os
@@ -18,7 +20,7 @@ import os
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # A worker whose main loop stops answering for this long is restarted.
 timeout = 30
 graceful_timeout = 30
