@@ -333,12 +333,26 @@ def run_locust(address: str, accounts: Path, folder: Path, args, server) -> dict
     return figures
 
 
-def report(summary: dict, server_errors: list[str], url: str, args) -> bool:
+def machine_speed_ms() -> float:
+    """A fixed pure-Python workload, timed: this machine's speed at the moment.
+
+    The same code measured minutes apart on the project's shared 2-core machines differs by
+    half (the probe read 700 to 1,100 ms within an hour); a run's figures are comparable to
+    another's only at a similar reading.
+    """
+    started = time.perf_counter()
+    for _ in range(3):
+        sum(i * i for i in range(2_000_000))
+    return (time.perf_counter() - started) * 1000
+
+
+def report(summary: dict, server_errors: list[str], url: str, args, speeds) -> bool:
     dialect = url.split(":", 1)[0].split("+")[0]
     print(
         f"\n{dialect}, {args.jurisdictions:,} jurisdictions, {args.commitments:,} commitments, "
         f"{args.users} people, {summary['seconds']:.0f}s measured after {args.warmup}s warm-up, "
-        f"gunicorn.conf.py{_overrides(args)}\n"
+        f"gunicorn.conf.py{_overrides(args)}; speed probe {speeds[0]:.0f} ms before, "
+        f"{speeds[1]:.0f} ms after (machine_speed_ms: lower is faster)\n"
     )
     print("| page | requests | req/s | median ms | p95 ms | errors |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
@@ -424,13 +438,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         accounts = accounts_file(served, args, folder)
+        speeds = [machine_speed_ms()]
         server, address, server_log = serve(served, folder, args)
         try:
             log(f"serving at {address}")
             summary = run_locust(address, accounts, folder, args, server)
         finally:
             stop(server)
-        ok = report(summary, server_error_lines(server_log), url, args)
+        speeds.append(machine_speed_ms())
+        ok = report(summary, server_error_lines(server_log), url, args, speeds)
     raise SystemExit(0 if ok else 1)
 
 
