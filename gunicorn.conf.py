@@ -4,9 +4,9 @@ Sized for the project's standard machine, 2 cores: one worker process with 8 thr
 - Threads: while one thread waits for the database the others run. But Python runs one
   thread of a process at a time, and SQLite works inside the process: with 16 threads, the
   request holding SQLite's write lock waited for its turn at Python behind a dozen others
-  (a median 54 ms held for ~8 ms of work), so writes queued (POST p95 860-900 ms under
-  `make loadtest`); with 8, POST p95 was 430-490 ms and throughput the same. On PostgreSQL
-  8 and 16 threads measured alike (docs/performance.md).
+  (it held the lock a median 54 ms for what takes 8 ms alone), so writes queued: POST p95
+  860-900 ms under `make loadtest`; with 8, 430-550 ms over three runs at the same
+  throughput. On PostgreSQL 8 and 16 threads measured alike (docs/performance.md).
 - One process rather than several because each process keeps its own cache of the map and
   dashboard figures (campaign/cache.py) and recomputes them after writes: two workers
   with 8 threads used a quarter more CPU per request and left none of the 2 cores free.
