@@ -97,14 +97,19 @@ _STALLED_INDEX = LIVE_STAGES.index(Stage.STALLED)
 
 @dataclass
 class AreaTotals:
-    """Commitments per state (all countable ones) and per county (named ones only).
+    """Commitments per state (all countable ones) and per county (named ones only); per
+    state also the jurisdictions with a countable commitment and the population of the
+    places with a named one (the dashboard's table of states).
 
-    Counties use only named commitments because shading a county for an unnamed commitment
-    would point at the official who asked not to be named.
+    Counties and populations use only named commitments because shading a county, or
+    adding a population, for an unnamed commitment would point at the official who asked
+    not to be named.
     """
 
     states: dict[str, int] = field(default_factory=dict)
     counties: dict[str, int] = field(default_factory=dict)
+    state_jurisdictions: dict[str, int] = field(default_factory=dict)
+    state_named_place_population: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -162,21 +167,36 @@ def jurisdiction_figures(flt: AdoptionFilter, scope: str) -> JurisdictionFigures
     rows: list[tuple] = []
     states: dict[str, int] = defaultdict(int)
     counties: dict[str, int] = defaultdict(int)
-    county_kind = JurisdictionKind.COUNTY.value
+    state_jurisdictions: dict[str, int] = defaultdict(int)
+    named_population: dict[str, int] = defaultdict(int)
+    county_kind, place_kind = JurisdictionKind.COUNTY.value, JurisdictionKind.PLACE.value
     # Core rows, not the ORM's: nothing here is an entity, and this loop is the cost.
     for row in db.session.connection().execute(stmt):
         (jid, key, name, kind, state, lat, lon, county, population, total, policies) = row[:11]
         states[state] += row[11]
+        state_jurisdictions[state] += 1  # every row has a countable commitment
         if not total:
             continue
         county_of = key if kind == county_kind else county
         if county_of is not None:
             counties[county_of] += total
+        if kind == place_kind and population:
+            named_population[state] += population
         rows.append(
             (jid, key, name, kind, state, lat, lon, county, population, total, policies,
              tuple(row[12:]))
         )  # fmt: skip
-    return JurisdictionFigures(rows, AreaTotals(dict(states), dict(counties)))
+    areas = AreaTotals(
+        dict(states), dict(counties), dict(state_jurisdictions), dict(named_population)
+    )
+    return JurisdictionFigures(rows, areas)
+
+
+def cached_jurisdiction_figures(flt: AdoptionFilter, scope: str) -> JurisdictionFigures:
+    """The map's figures, cached (campaign/cache.py): the dashboard's states come from them."""
+    from campaign.cache import cached
+
+    return cached(("map-figures", scope, flt.cache_key), lambda: jurisdiction_figures(flt, scope))
 
 
 @dataclass
@@ -315,47 +335,26 @@ class StateAdoption:
         return min(1.0, self.population_committed / self.population_known)
 
 
-def adoption_by_state(flt: AdoptionFilter, scope: str) -> list[StateAdoption]:
+def adoption_by_state(figures: JurisdictionFigures) -> list[StateAdoption]:
     """Per state: jurisdictions and commitments (all countable ones), and the share of the
     population of its listed places living in a place with a *named* commitment.
 
-    The population uses named commitments only: summed over unnamed ones it would pinpoint
-    the one town whose official asked not to be named.
+    Built from the map's figures for the same filter and scope (one pass over the
+    commitments serves both). The population uses named commitments only: summed over
+    unnamed ones it would pinpoint the one town whose official asked not to be named.
     """
-    counted = (
-        _base(
-            [Commitment.jurisdiction_id, func.count(Commitment.id).label("commitments")],
-            flt,
-            scope_counted(scope),
-        )
-        .group_by(Commitment.jurisdiction_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(Jurisdiction.state, func.count(Jurisdiction.id), func.sum(counted.c.commitments))
-        .join(counted, counted.c.jurisdiction_id == Jurisdiction.id)
-        .group_by(Jurisdiction.state)
-    ).all()
-    named = _base([Commitment.jurisdiction_id], flt, scope_named(scope)).distinct().subquery()
-    population = dict(
-        db.session.execute(
-            select(Jurisdiction.state, func.sum(func.coalesce(Jurisdiction.population, 0)))
-            .join(named, named.c.jurisdiction_id == Jurisdiction.id)
-            .where(Jurisdiction.kind == JurisdictionKind.PLACE)
-            .group_by(Jurisdiction.state)
-        ).all()
-    )
+    areas = figures.areas
     known = known_place_population()
     return sorted(
         (
             StateAdoption(
                 state,
-                int(jurisdictions),
-                int(commitments),
-                int(population.get(state) or 0),
+                jurisdictions,
+                areas.states.get(state, 0),
+                areas.state_named_place_population.get(state, 0),
                 known.get(state, 0),
             )
-            for state, jurisdictions, commitments in rows
+            for state, jurisdictions in areas.state_jurisdictions.items()
         ),
         key=lambda row: (-row.commitments, row.state),
     )

@@ -13,6 +13,7 @@ from campaign.commitments.aggregates import (
     adoption_by_policy,
     adoption_by_priority,
     adoption_by_state,
+    cached_jurisdiction_figures,
     pledges_by_month,
     recent_changes,
     totals,
@@ -45,7 +46,7 @@ def dashboard_figures(flt: AdoptionFilter, scope: str) -> DashboardFigures:
             totals=totals(flt, scope),
             policies=policies,
             priorities=adoption_by_priority(policies),
-            states=adoption_by_state(flt, scope),
+            states=adoption_by_state(cached_jurisdiction_figures(flt, scope)),
             months=pledges_by_month(flt, scope),
             recent=recent_changes(flt, scope),
         )

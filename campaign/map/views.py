@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from flask_login import current_user
 
 from campaign.cache import cached
-from campaign.commitments.aggregates import jurisdiction_figures
+from campaign.commitments.aggregates import cached_jurisdiction_figures
 from campaign.commitments.filters import filter_from_request, render_filter_form
 from campaign.commitments.visibility import aggregate_scope
 from campaign.compression import encode_json, json_response
@@ -26,12 +26,8 @@ bp = Blueprint("map", __name__, url_prefix="/map")
 PAGE_SIZE = 50
 
 
-def _figures(flt, scope):
-    return cached(("map-figures", scope, flt.cache_key), lambda: jurisdiction_figures(flt, scope))
-
-
 def _summaries(flt, scope):
-    return _figures(flt, scope).summaries
+    return cached_jurisdiction_figures(flt, scope).summaries
 
 
 def _table_page(flt, scope, args):
@@ -82,7 +78,7 @@ def data():
     scope = aggregate_scope(current_user)
     encoded = cached(
         ("map-payload", scope, flt.cache_key),
-        lambda: encode_json(map_payload(_figures(flt, scope))),
+        lambda: encode_json(map_payload(cached_jurisdiction_figures(flt, scope))),
     )
     return json_response(encoded)
 
