@@ -222,8 +222,25 @@ class Totals:
         ]
 
 
-def totals(flt: AdoptionFilter, scope: str) -> Totals:
-    visible = scope_counted(scope)
+PolicyStageCounts = dict[tuple[int, Stage], int]
+
+
+def policy_stage_counts(flt: AdoptionFilter, scope: str) -> PolicyStageCounts:
+    """Countable commitments in the filter per (policy, stage): the dashboard's policies and
+    its totals by stage."""
+    rows = db.session.execute(
+        _base(
+            [Commitment.policy_id, Commitment.stage, func.count(Commitment.id)],
+            flt,
+            scope_counted(scope),
+        ).group_by(Commitment.policy_id, Commitment.stage)
+    )
+    return {(policy_id, stage): n for policy_id, stage, n in rows}
+
+
+def totals(flt: AdoptionFilter, scope: str, counts: PolicyStageCounts) -> Totals:
+    """Officials, jurisdictions and commitments in the filter; the stages from `counts`
+    (policy_stage_counts for the same filter and scope), rather than another scan."""
     overall = db.session.execute(
         _base(
             [
@@ -232,18 +249,13 @@ def totals(flt: AdoptionFilter, scope: str) -> Totals:
                 func.count(Commitment.id),
             ],
             flt,
-            visible,
+            scope_counted(scope),
         )
     ).one()
-    by_stage = {
-        stage: n
-        for stage, n in db.session.execute(
-            _base([Commitment.stage, func.count(Commitment.id)], flt, visible).group_by(
-                Commitment.stage
-            )
-        )
-    }
-    return Totals(overall[0], overall[1], overall[2], by_stage)
+    by_stage: dict[Stage, int] = defaultdict(int)
+    for (_policy_id, stage), n in counts.items():
+        by_stage[stage] += n
+    return Totals(overall[0], overall[1], overall[2], dict(by_stage))
 
 
 @dataclass
@@ -261,8 +273,11 @@ class PolicyAdoption:
         return sum(self.by_stage.values())
 
 
-def adoption_by_policy(flt: AdoptionFilter, scope: str) -> list[PolicyAdoption]:
-    """Every policy in the filter, in toolkit order, with zero rows kept."""
+def adoption_by_policy(
+    flt: AdoptionFilter, scope: str, counts: PolicyStageCounts
+) -> list[PolicyAdoption]:
+    """Every policy in the filter, in toolkit order, with zero rows kept; commitments per
+    stage from `counts` (policy_stage_counts for the same filter and scope)."""
     catalog = db.session.execute(
         select(
             Policy.id,
@@ -280,12 +295,7 @@ def adoption_by_policy(flt: AdoptionFilter, scope: str) -> list[PolicyAdoption]:
         if (not flt.policy or slug == flt.policy) and (not flt.hostile_only or check)
     }
     visible = scope_counted(scope)
-    stage_rows = db.session.execute(
-        _base(
-            [Commitment.policy_id, Commitment.stage, func.count(Commitment.id)], flt, visible
-        ).group_by(Commitment.policy_id, Commitment.stage)
-    )
-    for pid, stage, n in stage_rows:
+    for (pid, stage), n in counts.items():
         if pid in rows:
             rows[pid].by_stage[stage] = n
     jurisdiction_rows = db.session.execute(

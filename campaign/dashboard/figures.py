@@ -15,6 +15,7 @@ from campaign.commitments.aggregates import (
     adoption_by_state,
     cached_jurisdiction_figures,
     pledges_by_month,
+    policy_stage_counts,
     recent_changes,
     totals,
 )
@@ -41,9 +42,10 @@ class DashboardFigures:
 
 def dashboard_figures(flt: AdoptionFilter, scope: str) -> DashboardFigures:
     def compute() -> DashboardFigures:
-        policies = adoption_by_policy(flt, scope)
+        counts = policy_stage_counts(flt, scope)
+        policies = adoption_by_policy(flt, scope, counts)
         return DashboardFigures(
-            totals=totals(flt, scope),
+            totals=totals(flt, scope, counts),
             policies=policies,
             priorities=adoption_by_priority(policies),
             states=adoption_by_state(cached_jurisdiction_figures(flt, scope)),
