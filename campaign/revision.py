@@ -78,8 +78,14 @@ def current_pair() -> Revisions:
 
 def bump(session: Session | None = None, *, hiding: bool = True) -> int:
     """Raise the revision (and the hiding revision unless told the write only adds);
-    returns the new revision."""
+    returns the new revision. For writes that bypass the ORM: nobody can tell which
+    commitments they changed, so their author's queue is decided afresh."""
     session = session or db.session
+    session.info[_CHANGED] = None
+    return _bump(session, hiding=hiding)
+
+
+def _bump(session: Session, *, hiding: bool) -> int:
     revision = _raise(session, ROW_ID)
     if hiding:
         _raise(session, HIDING_ROW_ID)
@@ -197,7 +203,7 @@ def _bump_before_commit(session: Session) -> None:
     session.flush()  # the final flush, whose changes before_flush notes, runs after this hook
     effect = session.info.pop(_PENDING, None)
     if effect is not None:
-        bump(session, hiding=effect == "hides")
+        _bump(session, hiding=effect == "hides")
 
 
 def _note_changed_commitments(session: Session, changed) -> None:

@@ -363,6 +363,18 @@ def test_a_logged_contact_is_a_lagging_write_that_leaves_its_authors_queue_at_on
     assert "Rosa Official" in olga.get("/staff/queue?owner=all").get_data(as_text=True)
 
 
+def test_own_changes_are_remembered_by_commitment_or_not_at_all(app, town_commitment):
+    with app.app_context(), app.test_request_context():
+        town_commitment = db.session.merge(town_commitment)
+        town_commitment.stage = Stage.INTRODUCED
+        db.session.commit()
+        assert revision.own_changed_commitments(within=60) == {town_commitment.id}
+        # A write that bypasses the ORM cannot say what it changed: the queue is read afresh.
+        revision.bump(hiding=False)
+        db.session.commit()
+        assert revision.own_changed_commitments(within=60) is None
+
+
 def test_a_commitment_staff_take_on_joins_their_own_queue_at_once(app, lag, make, catalog):
     lag(600)
     sam = make.user(Role.STAFF, name="Sam Staff", email="sam@example.org")
