@@ -284,16 +284,22 @@ def _refresh_later(full_key: tuple, key: tuple, compute: Callable[[], object]) -
     _submit(full_key, copy_current_request_context(_refresh_now), key, compute)
 
 
-def _submit(full_key: tuple, run: Callable, key: tuple, compute: Callable[[], object]) -> None:
+def _submit(full_key: tuple, run: Callable, key: tuple, compute: Callable[[], object]) -> bool:
+    """Queue a recomputation; False if the executor refuses work (the interpreter is
+    shutting down), when the stale value simply stays."""
     global _refresher
     with _lock:
         if full_key in _refreshing:
-            return
+            return True
         if _refresher is None:
             _refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="figures")
-        future = _refresher.submit(run, key, compute)
+        try:
+            future = _refresher.submit(run, key, compute)
+        except RuntimeError:
+            return False
         _refreshing[full_key] = future
     future.add_done_callback(lambda _f: _forget_refresh(full_key))
+    return True
 
 
 def _keep(database: str, key: tuple, compute: Callable[[], object], lag: float, full_key) -> None:
@@ -333,11 +339,9 @@ def _keep_fresh() -> None:
                 entry = _entries.get(kept.full_key)
                 if entry is None or now - entry.computed_at >= kept.lag * REFRESH_AT:
                     due.append(kept)
-        try:
-            for kept in due:
-                _submit(kept.full_key, kept.run, kept.key, kept.compute)
-        except RuntimeError:  # the executor refuses work: the interpreter is shutting down
-            return
+        for kept in due:
+            if not _submit(kept.full_key, kept.run, kept.key, kept.compute):
+                return  # the interpreter is shutting down
 
 
 def _forget_refresh(full_key: tuple) -> None:

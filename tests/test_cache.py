@@ -3,6 +3,7 @@
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -180,6 +181,26 @@ def test_a_value_built_from_cached_figures_reuses_them_and_is_no_newer_than_they
     cache.wait_for_refreshes()  # the payload was refreshed, and its figures with it
     assert ask("payload", payload) == ("payload of", first + 1)
     assert computed == ["figures", "payload", "payload", "figures"]
+
+
+def test_a_stale_value_is_served_quietly_while_the_process_shuts_down(
+    app, lag, town_commitment, monkeypatch
+):
+    lag(0.4)
+    monkeypatch.setattr(cache, "KEEP_FOR_LAGS", 0)
+    refused = ThreadPoolExecutor(max_workers=1)
+    refused.shutdown()  # as at interpreter exit: it refuses new work
+    monkeypatch.setattr(cache, "_refresher", refused)
+
+    def ask():
+        with app.app_context(), app.test_request_context():
+            return cache.cached(("revision",), revision.current)
+
+    first = ask()
+    town_commitment.stage = Stage.INTRODUCED
+    db.session.commit()
+    time.sleep(0.32)  # past REFRESH_AT, within the lag: a background refresh is due
+    assert ask() == first  # the stale value, and no error for want of a refresher
 
 
 def test_figures_asked_for_recently_are_kept_fresh_before_anyone_asks_again(
