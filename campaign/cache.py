@@ -145,10 +145,10 @@ def cached(
     # A part of a value being computed (unless it may lag anyway) must reach what that value
     # must, and is not served stale past REFRESH_AT: it is recomputed as part of the value.
     build = None if own_writes_may_lag else _building.get()
-    if build is not None:
-        floor = build.floor
-    elif own_writes_may_lag:
+    if own_writes_may_lag:
         floor = 0
+    elif build is not None:
+        floor = build.floor
     else:
         # Never older than the reader's own latest write (capped: a rolled-back write's
         # number may not exist yet).

@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from typing import NamedTuple
 
-from flask import has_request_context
+from flask import current_app, has_request_context
 from flask import session as flask_session
 from sqlalchemy import Integer, event, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -45,7 +45,6 @@ _PENDING = "campaign_pending_revision"  # session.info: the strongest effect of 
 OWN_CHANGES_KEY = "own_changes"
 _CHANGED = "campaign_changed_commitments"  # session.info: ids, or None for "too many"
 MAX_OWN_CHANGES = 40
-OWN_CHANGES_KEPT_SECONDS = 600
 
 
 class DataRevision(db.Model):
@@ -236,10 +235,11 @@ def _remember_own_write(session: Session) -> None:
 
 def _remember_changed_commitments(changed: set[int] | None) -> None:
     now = int(time.time())
+    since = now - _own_changes_window()
     kept = [
         pair
         for pair in flask_session.get(OWN_CHANGES_KEY, [])
-        if now - pair[1] < OWN_CHANGES_KEPT_SECONDS and pair[0] not in (changed or ())
+        if pair[1] >= since and pair[0] not in (changed or ())
     ]
     kept += [
         [commitment_id, now] for commitment_id in (sorted(changed) if changed is not None else [0])
@@ -249,16 +249,22 @@ def _remember_changed_commitments(changed: set[int] | None) -> None:
     flask_session[OWN_CHANGES_KEY] = kept
 
 
-def own_changed_commitments(within: float) -> frozenset[int] | None:
-    """The commitments this person's writes changed in the last `within` seconds, or None
-    if that cannot be said (too many, or some created or deleted): then only reading
-    everything afresh shows all their changes."""
+def own_changed_commitments() -> frozenset[int] | None:
+    """The commitments this person's writes changed recently enough that a cached page may
+    not show them yet, or None if that cannot be said (too many, or some created or
+    deleted): then only reading everything afresh shows all their changes."""
     if not has_request_context():
         return frozenset()
-    since = time.time() - within
+    since = time.time() - _own_changes_window()
     recent = [pair for pair in flask_session.get(OWN_CHANGES_KEY, []) if pair[1] >= since]
     ids = frozenset(commitment_id for commitment_id, _when in recent)
     return None if 0 in ids else ids
+
+
+def _own_changes_window() -> float:
+    """How long one's own changes are remembered: a cached page may be as old as the
+    figures' lag plus its computation (a minute's margin, and the lag again)."""
+    return 2 * float(current_app.config.get("AGGREGATE_MAX_LAG_SECONDS", 0)) + 60
 
 
 @event.listens_for(Session, "after_rollback")

@@ -389,11 +389,11 @@ def test_own_changes_are_remembered_by_commitment_or_not_at_all(app, town_commit
         town_commitment = db.session.merge(town_commitment)
         town_commitment.stage = Stage.INTRODUCED
         db.session.commit()
-        assert revision.own_changed_commitments(within=60) == {town_commitment.id}
+        assert revision.own_changed_commitments() == {town_commitment.id}
         # A write that bypasses the ORM cannot say what it changed: the queue is read afresh.
         revision.bump(hiding=False)
         db.session.commit()
-        assert revision.own_changed_commitments(within=60) is None
+        assert revision.own_changed_commitments() is None
 
 
 def test_a_commitment_staff_take_on_joins_their_own_queue_at_once(app, lag, make, catalog):

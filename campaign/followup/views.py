@@ -97,7 +97,7 @@ def queue():
     # The viewer's own recent changes (a logged call, an assignment) are applied to a page
     # that may lag, a few lookups by id; only changes too many to list recompute the page.
     lag = current_app.config.get("AGGREGATE_MAX_LAG_SECONDS", 0)
-    own = revision.own_changed_commitments(within=2 * lag + 60) if lag else None
+    own = revision.own_changed_commitments() if lag else None
     if own is None:
         page = cached(key, compute)
     else:
