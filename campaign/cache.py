@@ -153,7 +153,7 @@ def cached(
         # Never older than the reader's own latest write (capped: a rolled-back write's
         # number may not exist yet).
         floor = min(revision.seen_revision(), now.revision)
-    lag = _max_lag()
+    lag = max_lag()
     if lag and _building.get() is None:
         _keep(now.database, key, compute, lag, full_key)
     entry = _get(full_key)
@@ -204,7 +204,8 @@ def _under_way(full_key: tuple) -> bool:
         return full_key in _computing or full_key in _refreshing
 
 
-def _max_lag() -> float:
+def max_lag() -> float:
+    """How late figures may be (AGGREGATE_MAX_LAG_SECONDS); 0 outside an app."""
     if not has_app_context():
         return 0.0
     return float(current_app.config.get("AGGREGATE_MAX_LAG_SECONDS", 0))
@@ -360,7 +361,7 @@ def _refresh_now(key: tuple, compute: Callable[[], object]) -> None:
             if entry is None or (
                 # Not if another thread computed it while this one waited for the lock.
                 entry.revision < now.revision
-                and checked_at - entry.computed_at >= _max_lag() * REFRESH_AT
+                and checked_at - entry.computed_at >= max_lag() * REFRESH_AT
             ):
                 _compute(full_key, compute, now.revision, 0)
             elif entry.revision >= now.revision and entry.computed_at < checked_at:

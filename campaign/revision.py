@@ -26,13 +26,14 @@ from __future__ import annotations
 import time
 from typing import NamedTuple
 
-from flask import current_app, has_request_context
+from flask import has_request_context
 from flask import session as flask_session
 from sqlalchemy import Integer, event, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from campaign.cache import max_lag
 from campaign.extensions import db
 
 ROW_ID = 1
@@ -264,7 +265,7 @@ def own_changed_commitments() -> frozenset[int] | None:
 def _own_changes_window() -> float:
     """How long one's own changes are remembered: a cached page may be as old as the
     figures' lag plus its computation (a minute's margin, and the lag again)."""
-    return 2 * float(current_app.config.get("AGGREGATE_MAX_LAG_SECONDS", 0)) + 60
+    return 2 * max_lag() + 60
 
 
 @event.listens_for(Session, "after_rollback")

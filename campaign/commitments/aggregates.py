@@ -238,24 +238,20 @@ def policy_stage_counts(flt: AdoptionFilter, scope: str) -> PolicyStageCounts:
     return {(policy_id, stage): n for policy_id, stage, n in rows}
 
 
-def totals(flt: AdoptionFilter, scope: str, counts: PolicyStageCounts) -> Totals:
-    """Officials, jurisdictions and commitments in the filter; the stages from `counts`
-    (policy_stage_counts for the same filter and scope), rather than another scan."""
-    overall = db.session.execute(
-        _base(
-            [
-                func.count(func.distinct(Commitment.official_id)),
-                func.count(func.distinct(Commitment.jurisdiction_id)),
-                func.count(Commitment.id),
-            ],
-            flt,
-            scope_counted(scope),
-        )
-    ).one()
+def totals(
+    flt: AdoptionFilter, scope: str, counts: PolicyStageCounts, figures: JurisdictionFigures
+) -> Totals:
+    """Officials, jurisdictions and commitments in the filter. Only the officials need a
+    scan: the jurisdictions come from the map's figures and the commitments and stages from
+    `counts` (both for the same filter and scope)."""
+    officials = db.session.scalar(
+        _base([func.count(func.distinct(Commitment.official_id))], flt, scope_counted(scope))
+    )
     by_stage: dict[Stage, int] = defaultdict(int)
     for (_policy_id, stage), n in counts.items():
         by_stage[stage] += n
-    return Totals(overall[0], overall[1], overall[2], dict(by_stage))
+    jurisdictions = sum(figures.areas.state_jurisdictions.values())
+    return Totals(officials or 0, jurisdictions, sum(by_stage.values()), dict(by_stage))
 
 
 @dataclass

@@ -43,12 +43,13 @@ class DashboardFigures:
 def dashboard_figures(flt: AdoptionFilter, scope: str) -> DashboardFigures:
     def compute() -> DashboardFigures:
         counts = policy_stage_counts(flt, scope)
+        places = cached_jurisdiction_figures(flt, scope)
         policies = adoption_by_policy(flt, scope, counts)
         return DashboardFigures(
-            totals=totals(flt, scope, counts),
+            totals=totals(flt, scope, counts, places),
             policies=policies,
             priorities=adoption_by_priority(policies),
-            states=adoption_by_state(cached_jurisdiction_figures(flt, scope)),
+            states=adoption_by_state(places),
             months=pledges_by_month(flt, scope),
             recent=recent_changes(flt, scope),
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -19,7 +18,7 @@ from campaign import revision
 from campaign.accounts.models import User
 from campaign.accounts.roles import is_staff
 from campaign.audit.operations import entries_for
-from campaign.cache import cached
+from campaign.cache import cached, max_lag
 from campaign.commitments.filters import FilterForm
 from campaign.commitments.models import Commitment, TimelineEntry
 from campaign.commitments.operations import get_commitment_or_404, timeline_of
@@ -96,8 +95,7 @@ def queue():
 
     # The viewer's own recent changes (a logged call, an assignment) are applied to a page
     # that may lag, a few lookups by id; only changes too many to list recompute the page.
-    lag = current_app.config.get("AGGREGATE_MAX_LAG_SECONDS", 0)
-    own = revision.own_changed_commitments() if lag else None
+    own = revision.own_changed_commitments() if max_lag() else None
     if own is None:
         page = cached(key, compute)
     else:
