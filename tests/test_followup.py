@@ -455,3 +455,48 @@ def test_a_queue_policy_filter_with_control_characters_is_not_an_error(
     response = client.get(path, query_string={"owner": "all", "policy": f"{catalog[0].slug}\x00"})
     assert response.status_code == 200
     assert "Rosa Public" in response.get_data(as_text=True)
+
+
+def test_the_queue_kept_fresh_is_one_page_per_filter_however_often_its_length_changed(
+    app, client, auth, make, catalog, staff, monkeypatch
+):
+    """Under load each filter's length changes every lag: a page kept per length it had
+    was recomputed in the background for minutes after anyone could ask for it again."""
+    from sqlalchemy import event
+
+    from campaign import cache
+
+    monkeypatch.setitem(app.config, "AGGREGATE_MAX_LAG_SECONDS", 0.5)
+    monkeypatch.setattr(cache, "KEEPER_TICK_SECONDS", 0.05)
+    pledges = [
+        make.commitment(make.user(name=f"Official {n}"), catalog[0], pledged_on=today())
+        for n in range(4)
+    ]
+    auth.login("staff@example.org")
+
+    def colleague_moves(commitment) -> None:
+        commitment.stage = Stage.INTRODUCED  # out of the queue: no longer a new pledge
+        db.session.commit()
+        time.sleep(0.6)  # past the lag
+        cache.wait_for_refreshes()
+
+    assert "<strong>4</strong> commitments need" in client.get("/staff/queue?owner=all").text
+    for shown, commitment in zip((3, 2), pledges, strict=False):
+        colleague_moves(commitment)
+        html = client.get("/staff/queue?owner=all").text
+        assert f"<strong>{shown}</strong> commitments need" in html
+
+    page_queries = []
+
+    def note_page_query(conn, cursor, statement, *args):
+        if "AS chosen" in statement:
+            page_queries.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note_page_query)
+    try:
+        colleague_moves(pledges[2])  # nobody asks meanwhile: only the keeper computes
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note_page_query)
+    assert len(page_queries) == 1
+    html = client.get("/staff/queue?owner=all").text
+    assert "<strong>1</strong> commitment needs" in html and "Official 3" in html

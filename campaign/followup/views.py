@@ -79,18 +79,24 @@ def queue():
     # viewer wrote shows at once, a colleague's contacts and assignments within the lag.
     mine = current_user.id if flt.owner == "mine" else None
     on = today()
-    # Its length is counted apart and may lag even the viewer's own contacts (the rows do
-    # not): counting is half the queue's cost, and staff look at the queue after every call.
-    total = cached(
-        ("queue-length", flt, mine, on),
-        lambda: queue_length(current_user, on, flt),
-        own_writes_may_lag=True,
-    )
-    key = ("queue", flt, mine, page_number, on, total)
+
+    def length() -> int:
+        # Counted apart, and may lag even the viewer's own contacts (the rows do not):
+        # counting is half the queue's cost, and staff look at the queue after every call.
+        return cached(
+            ("queue-length", flt, mine, on),
+            lambda: queue_length(current_user, on, flt),
+            own_writes_may_lag=True,
+        )
+
+    length()  # asked for here too, so that the keeper keeps it fresh (cache.py)
+    # Not keyed by the length: it changes every lag under steady work, and each page kept
+    # per length it once had was recomputed in the background for minutes after.
+    key = ("queue", flt, mine, page_number, on)
 
     def compute():
         return follow_up_queue(
-            current_user, on, flt, page=page_number, per_page=QUEUE_PAGE_SIZE, total=total
+            current_user, on, flt, page=page_number, per_page=QUEUE_PAGE_SIZE, total=length()
         )
 
     # The viewer's own recent changes (a logged call, an assignment) are applied to a page
