@@ -284,11 +284,41 @@ def server_cpu_seconds(server: subprocess.Popen) -> float:
         processes = [master, *master.children(recursive=True)]
     except psutil.NoSuchProcess:
         return 0.0
+    return _cpu_of(processes)
+
+
+def cpu_readings(server: subprocess.Popen) -> dict[str, float]:
+    """CPU seconds so far: gunicorn's, the local PostgreSQL server's (every `postgres`
+    process: this machine runs no other database work during a load test), and the
+    machine's busy and stolen time (what the hypervisor gave to other machines), which say
+    whether a slow run was the app's doing."""
+    import psutil
+
+    machine = psutil.cpu_times()
+    postgres = []
+    for process in psutil.process_iter(["name"]):
+        if (process.info["name"] or "").startswith("postgres"):
+            postgres.append(process)
+    return {
+        "gunicorn": server_cpu_seconds(server),
+        "postgres": _cpu_of(postgres),
+        "machine_busy": machine.user
+        + machine.nice
+        + machine.system
+        + machine.irq
+        + machine.softirq,
+        "machine_steal": getattr(machine, "steal", 0.0),
+    }
+
+
+def _cpu_of(processes) -> float:
+    import psutil
+
     total = 0.0
     for process in processes:
         try:
             times = process.cpu_times()
-        except psutil.NoSuchProcess:
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
         total += times.user + times.system
     return total
@@ -318,18 +348,18 @@ def run_locust(address: str, accounts: Path, folder: Path, args, server) -> dict
         f"locust: {args.users} people ({args.spawn_rate}/s), {args.warmup}s warm-up, "
         f"{args.duration}s measured, think time {args.wait.replace(',', '-')}s"
     )
-    cpu: list[float] = []
-    measuring = threading.Timer(args.warmup, lambda: cpu.append(server_cpu_seconds(server)))
+    cpu: list[dict[str, float]] = []
+    measuring = threading.Timer(args.warmup, lambda: cpu.append(cpu_readings(server)))
     measuring.start()
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)  # noqa: S603
     measuring.cancel()
-    after = server_cpu_seconds(server)
+    after = cpu_readings(server)
     if not summary.exists():
         raise SystemExit(
             f"locust wrote no summary:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
         )
     figures = json.loads(summary.read_text())
-    figures["server_cpu_seconds"] = after - cpu[0] if cpu else None
+    figures["cpu_seconds"] = {k: after[k] - cpu[0][k] for k in after} if cpu else None
     return figures
 
 
@@ -366,12 +396,22 @@ def report(summary: dict, server_errors: list[str], url: str, args, speeds) -> b
         f"| **all** | {total['requests']:,} | {total['rps']:.1f} | {total['median_ms']:.0f} | "
         f"{total['p95_ms']:.0f} | {total['failures']} |"
     )
-    if summary.get("server_cpu_seconds") is not None and total["requests"]:
-        cpu = summary["server_cpu_seconds"]
+    if summary.get("cpu_seconds") is not None and total["requests"]:
+        cpu, seconds = summary["cpu_seconds"], summary["seconds"]
         print(
-            f"\ngunicorn used {cpu:.0f} CPU seconds in {summary['seconds']:.0f} s "
-            f"({cpu / summary['seconds']:.2f} cores), "
-            f"{1000 * cpu / total['requests']:.0f} ms of CPU per request"
+            f"\ngunicorn used {cpu['gunicorn']:.0f} CPU seconds in {seconds:.0f} s "
+            f"({cpu['gunicorn'] / seconds:.2f} cores), "
+            f"{1000 * cpu['gunicorn'] / total['requests']:.0f} ms of CPU per request"
+        )
+        if dialect == "postgresql":
+            print(
+                f"PostgreSQL used {cpu['postgres']:.0f} CPU seconds "
+                f"({cpu['postgres'] / seconds:.2f} cores), "
+                f"{1000 * cpu['postgres'] / total['requests']:.0f} ms per request"
+            )
+        print(
+            f"the machine: {cpu['machine_busy'] / seconds:.2f} of {os.cpu_count()} cores busy, "
+            f"{cpu['machine_steal'] / seconds:.2f} taken by other machines (steal)"
         )
     for error in summary["errors"]:
         print(f"error: {error['count']}× {error['name']}: {error['error']}")
