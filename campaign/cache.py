@@ -18,7 +18,8 @@ process reaches every other worker's cached figures: nothing needs to be told.
 - A value computed from other cached values (the map's data from its figures) reuses them
   while they are younger than REFRESH_AT of the lag, and is stored as old as the oldest of
   them: computing it does not compute them again, and it is never newer than its parts.
-- Figures asked for recently (within KEEP_FOR_LAGS lags) are kept fresh by the process
+- Figures asked for recently (within KEEP_FOR_LAGS lags; the MAX_KEPT asked for most
+  recently) are kept fresh by the process
   ahead of the next request: when one passes REFRESH_AT of the lag and data has changed, it is
   recomputed in the background although nobody asked yet, so a request rarely has to
   wait for a computation past the full lag. Unchanged data costs one revision read.
@@ -51,6 +52,11 @@ T = TypeVar("T")
 _MAX_ENTRIES = 512
 # How long after its last request a figure is still kept fresh, in lags (30 s lag: 5 min).
 KEEP_FOR_LAGS = 10
+# At most this many figures are kept fresh, those asked for most recently: someone walking
+# through hundreds of filter combinations would otherwise keep the one background thread
+# recomputing them for minutes while the figures everyone uses wait. `make loadtest` keeps
+# about 85.
+MAX_KEPT = 256
 KEEPER_TICK_SECONDS = 1.0
 # A figure older than this fraction of the lag is recomputed in the background: late enough
 # that under steady writes each figure is computed about once per lag (at half the lag, it
@@ -88,7 +94,8 @@ class _Kept:
     full_key: tuple  # where the figure was last stored
 
 
-_kept: dict[tuple, _Kept] = {}  # (database, *key) -> what the keeper needs
+# (database, *key) -> what the keeper needs, the most recently asked for last
+_kept: OrderedDict[tuple, _Kept] = OrderedDict()
 _keeper: threading.Thread | None = None
 
 
@@ -314,10 +321,13 @@ def _keep(database: str, key: tuple, compute: Callable[[], object], lag: float, 
         kept = _kept.get(kept_key)
         if kept is not None:
             kept.asked_at, kept.lag, kept.full_key = now, lag, full_key
+            _kept.move_to_end(kept_key)
             return
     kept = _Kept(key, compute, copy_current_request_context(_refresh_now), lag, now, full_key)
     with _lock:
         _kept[kept_key] = kept
+        while len(_kept) > MAX_KEPT:
+            _kept.popitem(last=False)
         if _keeper is None or not _keeper.is_alive():
             _keeper = threading.Thread(target=_keep_fresh, name="figures-keeper", daemon=True)
             _keeper.start()
