@@ -289,9 +289,10 @@ def server_cpu_seconds(server: subprocess.Popen) -> float:
 
 def cpu_readings(server: subprocess.Popen) -> dict[str, float]:
     """CPU seconds so far: gunicorn's, the local PostgreSQL server's (every `postgres`
-    process: this machine runs no other database work during a load test), and the
-    machine's busy and stolen time (what the hypervisor gave to other machines), which say
-    whether a slow run was the app's doing."""
+    process: this machine runs no other database work during a load test; backends and
+    parallel workers that have ended count through the postmaster that reaped them), and
+    the machine's busy and stolen time (what the hypervisor gave to other machines), which
+    say whether a slow run was the app's doing."""
     import psutil
 
     machine = psutil.cpu_times()
@@ -320,7 +321,8 @@ def _cpu_of(processes) -> float:
             times = process.cpu_times()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-        total += times.user + times.system
+        # With its children that have ended (a postmaster's parallel workers).
+        total += times.user + times.system + times.children_user + times.children_system
     return total
 
 
