@@ -7,8 +7,9 @@ import time
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from campaign import cache
 from campaign.accounts.roles import Role
 from campaign.audit.models import AuditEntry
 from campaign.commitments.stages import Stage
@@ -462,10 +463,6 @@ def test_the_queue_kept_fresh_is_one_page_per_filter_however_often_its_length_ch
 ):
     """Under load each filter's length changes every lag: a page kept per length it had
     was recomputed in the background for minutes after anyone could ask for it again."""
-    from sqlalchemy import event
-
-    from campaign import cache
-
     monkeypatch.setitem(app.config, "AGGREGATE_MAX_LAG_SECONDS", 0.5)
     monkeypatch.setattr(cache, "KEEPER_TICK_SECONDS", 0.05)
     pledges = [
