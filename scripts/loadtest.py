@@ -295,19 +295,17 @@ def cpu_readings(server: subprocess.Popen) -> dict[str, float]:
     say whether a slow run was the app's doing."""
     import psutil
 
+    postgres = [
+        process
+        for process in psutil.process_iter(["name"])
+        if (process.info["name"] or "").startswith("postgres")
+    ]
     machine = psutil.cpu_times()
-    postgres = []
-    for process in psutil.process_iter(["name"]):
-        if (process.info["name"] or "").startswith("postgres"):
-            postgres.append(process)
+    busy = machine.user + machine.nice + machine.system + machine.irq + machine.softirq
     return {
         "gunicorn": server_cpu_seconds(server),
         "postgres": _cpu_of(postgres),
-        "machine_busy": machine.user
-        + machine.nice
-        + machine.system
-        + machine.irq
-        + machine.softirq,
+        "machine_busy": busy,
         "machine_steal": getattr(machine, "steal", 0.0),
     }
 
