@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from sqlalchemy import exists, insert, select, update
 
 from campaign import revision
-from campaign.accounts.models import User
+from campaign.accounts.models import AccountOrigin, User
 from campaign.accounts.roles import Role
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Commitment, TimelineEntry, Visibility
@@ -179,6 +179,7 @@ def _create_officials(
 ) -> list[tuple[int, int, str]]:
     """Officials without passwords (they cannot sign in); returns (id, jurisdiction, state)."""
     batch = secrets.token_hex(3)
+    now = utcnow()
     rows = []
     homes = []
     for n in range(count):
@@ -195,7 +196,10 @@ def _create_officials(
                 "office_title": rng.choice(OFFICES[jurisdiction.kind]),
                 "jurisdiction_id": jurisdiction.id,
                 "active": True,
-                "created_at": utcnow(),
+                "created_at": now,
+                "origin": AccountOrigin.STAFF,
+                "email_confirmed_at": now,
+                "verified_at": now,
             }
         )
         homes.append((jurisdiction.id, jurisdiction.state))
@@ -265,6 +269,7 @@ def add_load_test_accounts(
         )
         emails["official"].append(email)
     rows = []
+    now = utcnow()
     for role, count in ((Role.ORGANIZER, organizers), (Role.STAFF, staff)):
         for n in range(count):
             email = f"load-{role.value}-{n}@example.org"
@@ -276,7 +281,10 @@ def add_load_test_accounts(
                     "password_hash": password_hash,
                     "role": role,
                     "active": True,
-                    "created_at": utcnow(),
+                    "created_at": now,
+                    "origin": AccountOrigin.STAFF,
+                    "email_confirmed_at": now,
+                    "verified_at": now,
                 }
             )
             emails[role.value].append(email)

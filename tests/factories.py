@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import date
 
-from campaign.accounts.models import User, normalize_email
+from campaign.accounts.models import AccountOrigin, User, normalize_email
 from campaign.accounts.roles import Role
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Commitment, TimelineEntry, Visibility
@@ -16,6 +16,7 @@ from campaign.help.models import HelpMessage, HelpRequest, HelpStatus, HelpTopic
 from campaign.places.matching import normalize_name
 from campaign.places.models import Jurisdiction, JurisdictionKind
 from campaign.security import hash_password
+from campaign.timeutil import utcnow
 
 PASSWORD = "correct horse battery"
 _sequence = itertools.count(1)
@@ -60,6 +61,7 @@ class Factories:
         jurisdiction: Jurisdiction | None = None,
         password: str = PASSWORD,
         office_title: str | None = "City Councilmember",
+        unverified: bool = False,
     ) -> User:
         n = next(_sequence)
         email = email or f"user{n}@example.org"
@@ -73,6 +75,9 @@ class Factories:
             role=role,
             office_title=office_title if role == Role.OFFICIAL else None,
             jurisdiction=jurisdiction,
+            origin=AccountOrigin.STAFF,
+            email_confirmed_at=utcnow(),
+            verified_at=None if unverified else utcnow(),
         )
         db.session.add(user)
         db.session.commit()

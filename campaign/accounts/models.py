@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,24 @@ from campaign.timeutil import utcnow
 
 if TYPE_CHECKING:
     from campaign.places.models import Jurisdiction
+
+
+class AccountOrigin(enum.StrEnum):
+    """How an account came to exist: what staff weigh when they verify an official."""
+
+    SIGNUP = "signup"  # the person signed up alone
+    IMPORT = "import"  # staff imported them from the helpdesk's spreadsheet
+    MAILBOX = "mailbox"  # staff accepted their helpdesk email
+    STAFF = "staff"  # created by staff or an admin (command line, admin pages)
+
+    @property
+    def label(self) -> str:
+        return {
+            "signup": "Signed up on the site",
+            "import": "Imported by staff from a spreadsheet",
+            "mailbox": "Recorded by staff from a helpdesk email",
+            "staff": "Created by staff",
+        }[self.value]
 
 
 class User(UserMixin, db.Model):
@@ -38,13 +57,28 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Only real officials are named: an address is confirmed by a link mailed to it, and an
+    # official who signed up alone is verified by staff before any commitment of theirs
+    # counts or names them outside staff (commitments/visibility.py). Staff recording an
+    # official (import, mailbox, phone) verifies them by that act. NULL: not yet.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    verified_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL", name="fk_user_verified_by_id_user")
+    )
+    origin: Mapped[AccountOrigin | None] = mapped_column(db_enum(AccountOrigin, "origin"))
 
     jurisdiction: Mapped[Jurisdiction | None] = relationship(lazy="joined")
+    verified_by: Mapped[User | None] = relationship(remote_side=[id], lazy="raise")
 
     # The sign-in this request runs under, set by accounts/sessions.py: plain attributes, not
     # columns (a UserSession and its raw token, which exists only in the cookie).
     current_session = None
     session_token = None
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users at login and load

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from campaign.accounts.models import User, UserSession, normalize_email
+from campaign.accounts.models import AccountOrigin, User, UserSession, normalize_email
 from campaign.accounts.roles import Role
 from campaign.accounts.sessions import revoke_sessions
 from campaign.audit.operations import changes_between, record
@@ -36,6 +36,7 @@ def create_user(
     office_title: str | None = None,
     jurisdiction: Jurisdiction | None = None,
     actor: User | None = None,
+    origin: AccountOrigin = AccountOrigin.STAFF,
 ) -> User:
     """A new account; emails are unique whatever their case."""
     email = email.strip()
@@ -50,6 +51,8 @@ def create_user(
         role=role,
         office_title=office_title,
         jurisdiction=jurisdiction,
+        origin=origin,
+        verified_by=actor,
     )
     db.session.flush()
     record(
@@ -69,11 +72,17 @@ def new_account(
     role: Role,
     office_title: str | None,
     jurisdiction: Jurisdiction | None,
+    origin: AccountOrigin,
+    verified_by: User | None = None,
 ) -> User:
     """The account row, added unflushed; callers have checked the email is free.
 
-    Imports call this directly for thousands of officials at once (see create_user).
+    Imports call this directly for thousands of officials at once (see create_user). An
+    account staff create is verified by that act; one made by signing up is verified
+    when staff confirm the official is real.
     """
+    now = utcnow()
+    verified = origin != AccountOrigin.SIGNUP
     user = User(
         email=email.strip(),
         email_normalized=normalize_email(email),
@@ -82,6 +91,9 @@ def new_account(
         role=role,
         office_title=(office_title or "").strip() or None,
         jurisdiction=jurisdiction,
+        origin=origin,
+        verified_at=now if verified else None,
+        verified_by=verified_by if verified else None,
     )
     db.session.add(user)
     return user

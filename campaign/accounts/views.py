@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required, logout_user
 
 from campaign.accounts.forms import ChangePasswordForm, LoginForm, ProfileForm, SignupForm
+from campaign.accounts.models import AccountOrigin
 from campaign.accounts.operations import (
     AccountError,
     authenticate,
@@ -52,6 +53,7 @@ def signup():
                     role=Role.OFFICIAL,
                     office_title=form.office_title.data,
                     jurisdiction=jurisdiction,
+                    origin=AccountOrigin.SIGNUP,
                 )
             except AccountError as error:
                 getattr(form, error.field or "email").errors.append(str(error))

@@ -23,7 +23,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
-from campaign.accounts.models import User, normalize_email
+from campaign.accounts.models import AccountOrigin, User, normalize_email
 from campaign.accounts.operations import creation_audit as account_audit
 from campaign.accounts.operations import new_account
 from campaign.accounts.roles import Role
@@ -585,6 +585,8 @@ def _write_row(
                 role=Role.OFFICIAL,
                 office_title=row.office,
                 jurisdiction=row.jurisdiction,
+                origin=AccountOrigin.IMPORT,
+                verified_by=actor,
             )
             official.phone = row.phone or None
             officials[normalize_email(row.email)] = official

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 
-from campaign.accounts.models import User, normalize_email
+from campaign.accounts.models import AccountOrigin, User, normalize_email
 from campaign.accounts.operations import create_user, find_user_by_email
 from campaign.accounts.roles import Role
 from campaign.audit.operations import record
@@ -376,6 +376,7 @@ def accept_thread(thread: Thread, decision: Acceptance, actor: User) -> Accepted
             office_title=decision.office_title,
             jurisdiction=decision.jurisdiction,
             actor=actor,
+            origin=AccountOrigin.MAILBOX,
         )
     elif official.role != Role.OFFICIAL:
         raise TriageError(f"{official.email} belongs to a {official.role.label.lower()} account.")
