@@ -7,22 +7,36 @@ Three levels, chosen by the official per commitment:
 
 Every page, export and endpoint builds its queries from these helpers, so a new page
 cannot forget a rule.
+
+Only real officials are named: outside staff, a commitment counts and names its official
+only once the official is verified (accounts/models.py, User.verified_at). An official
+always sees their own.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, or_, true
+from sqlalchemy import ColumnElement, and_, or_, select, true
 
+from campaign.accounts.models import User
 from campaign.accounts.roles import can_see_private_commitments, is_official
 from campaign.commitments.models import Commitment, Visibility
 from campaign.commitments.stages import Stage
+
+
+def by_verified_official() -> ColumnElement[bool]:
+    """The official is verified: NOT IN the few unverified, so the figures index still serves."""
+    return Commitment.official_id.not_in(select(User.id).where(User.verified_at.is_(None)))
+
+
+def _published(visibilities: list[Visibility]) -> ColumnElement[bool]:
+    return and_(Commitment.visibility.in_(visibilities), by_verified_official())
 
 
 def named_condition(viewer) -> ColumnElement[bool]:
     """Commitments the viewer may see as records: with the official's name and place."""
     if can_see_private_commitments(viewer):
         return true()
-    condition = Commitment.visibility == Visibility.PUBLIC
+    condition = _published([Visibility.PUBLIC])
     if is_official(viewer):
         condition = or_(condition, Commitment.official_id == viewer.id)
     return condition
@@ -32,7 +46,7 @@ def counted_condition(viewer) -> ColumnElement[bool]:
     """Commitments that count towards the totals the viewer sees."""
     if can_see_private_commitments(viewer):
         return true()
-    return Commitment.visibility.in_([Visibility.PUBLIC, Visibility.COUNTED])
+    return _published([Visibility.PUBLIC, Visibility.COUNTED])
 
 
 def active_condition() -> ColumnElement[bool]:
@@ -59,14 +73,14 @@ def scope_named(scope: str) -> ColumnElement[bool]:
     """Commitments a scope may place on the map or list with names and jurisdictions."""
     if scope == STAFF_SCOPE:
         return true()
-    return Commitment.visibility == Visibility.PUBLIC
+    return _published([Visibility.PUBLIC])
 
 
 def scope_counted(scope: str) -> ColumnElement[bool]:
     """Commitments a scope may add into totals (national, per state, per policy)."""
     if scope == STAFF_SCOPE:
         return true()
-    return Commitment.visibility.in_([Visibility.PUBLIC, Visibility.COUNTED])
+    return _published([Visibility.PUBLIC, Visibility.COUNTED])
 
 
 def directory_scope_condition(viewer) -> ColumnElement[bool]:
