@@ -87,6 +87,9 @@ class Config:
     # The site's address, for links in emails sent from the command line (cron has no request
     # to take the host from).
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    # "Counted, not named": a block of unnamed commitments enters a published figure only
+    # when more than this many jurisdictions contribute to it (commitments/disclosure.py).
+    DISCLOSURE_MIN_JURISDICTIONS = os.environ.get("DISCLOSURE_MIN_JURISDICTIONS", "3")
     # Map and dashboard figures may show progress reports and new commitments this many
     # seconds late (never a write that hides something); see campaign/cache.py.
     AGGREGATE_MAX_LAG_SECONDS = float(os.environ.get("AGGREGATE_MAX_LAG_SECONDS", "30"))
@@ -153,7 +156,11 @@ class UnsafeConfigError(RuntimeError):
     """Raised at start-up when production would run with a guessable secret."""
 
 
+LOWEST_DISCLOSURE_MIN_JURISDICTIONS = 3
+
+
 def check_production_safety(config: dict) -> None:
+    check_disclosure_threshold(config)
     if config.get("ENV_NAME") == "production" and config.get("SECRET_KEY") in (
         None,
         "",
@@ -162,3 +169,18 @@ def check_production_safety(config: dict) -> None:
         raise UnsafeConfigError(
             "SECRET_KEY must be set to a long random value when CAMPAIGN_ENV=production."
         )
+
+
+def check_disclosure_threshold(config: dict) -> None:
+    """Refuse to start with a threshold so low that a figure could point at an official."""
+    value = config.get("DISCLOSURE_MIN_JURISDICTIONS")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < LOWEST_DISCLOSURE_MIN_JURISDICTIONS:
+        raise UnsafeConfigError(
+            "DISCLOSURE_MIN_JURISDICTIONS must be a whole number of at least "
+            f"{LOWEST_DISCLOSURE_MIN_JURISDICTIONS}, not {value!r}."
+        )
+    config["DISCLOSURE_MIN_JURISDICTIONS"] = number

@@ -53,17 +53,18 @@ def test_dashboard_is_for_organizers_and_staff(client, auth, make, catalog):
     assert client.get("/dashboard/").status_code == 403
 
 
-def test_totals_and_funnel_count_public_and_unnamed_but_not_private_or_withdrawn(
+def test_totals_and_funnel_count_public_ones_but_not_a_lone_unnamed_private_or_withdrawn(
     client, organizer, campaign_data
 ):
     html = client.get("/dashboard/").get_data(as_text=True)
-    assert '<span class="stat">4</span> commitments' in html
-    assert '<span class="stat">3</span> officials' in html
-    assert '<span class="stat">3</span> jurisdictions' in html
-    # Funnel: 4 pledged (stalled included), 2 introduced or beyond, 1 passed, 1 implemented.
-    assert '<th scope="row">Pledged</th><td>4</td><td>100%</td>' in html
-    assert '<th scope="row">Introduced</th><td>2</td><td>50%</td>' in html
-    assert '<th scope="row">Implemented</th><td>1</td><td>25%</td>' in html
+    # Carl's counted commitment is the campaign's only unnamed one: far below the threshold.
+    assert '<span class="stat">3</span> commitments' in html
+    assert '<span class="stat">2</span> officials' in html
+    assert '<span class="stat">2</span> jurisdictions' in html
+    # Funnel: 3 pledged (stalled included), 2 introduced or beyond, 1 passed, 1 implemented.
+    assert '<th scope="row">Pledged</th><td>3</td><td>100%</td>' in html
+    assert '<th scope="row">Introduced</th><td>2</td><td>66%</td>' in html
+    assert '<th scope="row">Implemented</th><td>1</td><td>33%</td>' in html
     assert "Pia Private" not in html and "Carl Counted" not in html
 
 
@@ -82,9 +83,8 @@ def test_state_table_shows_population_share_of_listed_places(client, organizer, 
     # Saint Paul (300k) of Minnesota's listed places (300k + 100k; the county has none).
     assert by_state["MN"]["population_share"] == "0.75"
     assert by_state["MN"]["jurisdictions"] == "2"
-    # Austin's only commitment is unnamed: its population must not show (it would name it).
-    assert by_state["TX"]["population_share"] == "0.0"
-    assert by_state["TX"]["population_in_committed_places"] == "0"
+    # Austin's only commitment is unnamed and alone: Texas is not listed at all.
+    assert "TX" not in by_state
 
 
 def test_pledges_over_time_are_grouped_by_month_with_a_running_total(
@@ -93,7 +93,7 @@ def test_pledges_over_time_are_grouped_by_month_with_a_running_total(
     html = client.get("/dashboard/").get_data(as_text=True)
     assert '<th scope="row">2026-01</th><td>1</td><td>1</td>' in html
     assert '<th scope="row">2026-02</th><td>2</td><td>3</td>' in html
-    assert '<th scope="row">2026-03</th><td>1</td><td>4</td>' in html
+    assert "2026-03" not in html  # only Carl's unnamed pledge: months show named ones only
 
 
 def test_recent_changes_name_only_public_commitments(client, organizer, campaign_data):
@@ -104,17 +104,17 @@ def test_recent_changes_name_only_public_commitments(client, organizer, campaign
 
 
 def test_filter_applies_to_every_figure_and_export(client, organizer, campaign_data):
-    html = client.get("/dashboard/?state=TX").get_data(as_text=True)
-    assert '<span class="stat">1</span> commitments' in html
-    assert 'href="/dashboard/policies.csv?state=TX"' in html
+    html = client.get("/dashboard/?state=MN").get_data(as_text=True)
+    assert '<span class="stat">3</span> commitments' in html
+    assert 'href="/dashboard/policies.csv?state=MN"' in html
     rows = list(
         csv.DictReader(
-            io.StringIO(client.get("/dashboard/policies.csv?state=TX").data.decode("utf-8-sig"))
+            io.StringIO(client.get("/dashboard/policies.csv?state=MN").data.decode("utf-8-sig"))
         )
     )
     assert len(rows) == 11
     alpr = next(r for r in rows if r["policy"] == "Cancel ALPR contracts")
-    assert (alpr["commitments"], alpr["pledged"]) == ("1", "1")
+    assert (alpr["commitments"], alpr["implemented"], alpr["stalled"]) == ("2", "1", "1")
 
 
 def test_every_chart_has_its_numbers_in_a_table(client, organizer, campaign_data):

@@ -33,7 +33,7 @@ def test_home_page_marks_the_seven_policies_the_toolkit_flags_for_hostile_states
     assert "cancel-alpr-contracts" in flagged
 
 
-def test_home_page_counts_jurisdictions_but_not_private_or_withdrawn_commitments(
+def test_home_page_counts_named_jurisdictions_and_unnamed_ones_only_when_many(
     client, catalog, make
 ):
     alpr = catalog[0]
@@ -45,10 +45,18 @@ def test_home_page_counts_jurisdictions_but_not_private_or_withdrawn_commitments
     make.commitment(make.user(), alpr, visibility=Visibility.PRIVATE)
     make.commitment(make.user(), alpr, stage=Stage.WITHDRAWN)
     html = client.get("/").get_data(as_text=True)
-    assert "<strong>2</strong> jurisdictions have committed" in html
+    # One town with only an unnamed commitment: counting it would point at its official.
+    assert "<strong>1</strong> jurisdiction has committed" in html
+
+    for _ in range(3):  # now four towns have only unnamed commitments: K + 1 with K = 3
+        make.commitment(make.user(), alpr, visibility=Visibility.COUNTED)
+    html = client.get("/").get_data(as_text=True)
+    assert "<strong>5</strong> jurisdictions have committed" in html
 
 
-def test_policy_page_names_public_commitments_and_only_counts_unnamed_ones(client, catalog, make):
+def test_policy_page_names_public_commitments_and_says_nothing_of_a_few_unnamed_ones(
+    client, catalog, make
+):
     policy = catalog[1]
     public = make.user(name="Rosa Public", jurisdiction=make.jurisdiction("Ithaca", "NY"))
     counted = make.user(name="Hidden Counted", jurisdiction=make.jurisdiction("Secretville", "TX"))
@@ -61,9 +69,22 @@ def test_policy_page_names_public_commitments_and_only_counts_unnamed_ones(clien
     assert "Rosa Public" in html and "Ithaca, NY" in html
     assert "Hidden Counted" not in html and "Secretville" not in html
     assert "Private Person" not in html and "Quietburg" not in html
-    assert "1 more jurisdiction not named" in html
+    assert 'id="not-named"' not in html
     assert '<th scope="row">Passed</th><td>1</td>' in html
-    assert '<th scope="row">Pledged</th><td>1</td>' in html
+    assert '<th scope="row">Pledged</th><td>0</td>' in html
+
+
+def test_policy_page_counts_many_unnamed_jurisdictions_nationally_without_a_stage(
+    client, catalog, make
+):
+    policy = catalog[1]
+    make.commitment(make.user(name="Rosa Public"), policy, stage=Stage.PASSED)
+    for _n in range(4):
+        make.commitment(make.user(), policy, visibility=Visibility.COUNTED, stage=Stage.IMPLEMENTED)
+    html = client.get(f"/policies/{policy.slug}").get_data(as_text=True)
+    assert "4 more jurisdictions have committed nationally without being named" in html
+    assert '<th scope="row">Implemented</th><td>0</td>' in html
+    assert '<th scope="row">Not named (stage not shown)</th><td>4</td>' in html
 
 
 @pytest.mark.parametrize(
@@ -82,19 +103,34 @@ def test_unknown_policy_is_a_friendly_404(client, catalog):
     assert "Page not found" in response.get_data(as_text=True)
 
 
-def test_a_hidden_officials_progress_never_shows_against_a_named_town(client, catalog, make):
+def test_an_unnamed_commitment_in_a_named_town_is_not_pinned_to_it(client, catalog, make):
+    """Sharedtown has Alice (public) and Bob (counted) for one policy; Elsewhere has Eve.
+
+    Neither the home page's count, nor the policy page's list, nor any "more not named"
+    line may differ from what Alice and Eve alone would give: else Bob is in a named town.
+    """
     policy = catalog[0]
     town = make.jurisdiction("Sharedtown", "MN", key="shared")
     make.commitment(make.user(name="Alice Public", jurisdiction=town), policy)
+    make.commitment(
+        make.user(name="Eve Public", jurisdiction=make.jurisdiction("Elsewhere", "MN")), policy
+    )
+
+    def pages() -> tuple[str, str]:
+        home = client.get("/").get_data(as_text=True)
+        card = home[home.index(f"/policies/{policy.slug}") :]
+        page = client.get(f"/policies/{policy.slug}").get_data(as_text=True)
+        return card[: card.index("committed</p>") + 9], page[page.index("<h2>Where") :]
+
+    before = pages()
     make.commitment(
         make.user(name="Bob Hidden", jurisdiction=town),
         policy,
         visibility=Visibility.COUNTED,
         stage=Stage.IMPLEMENTED,
     )
-    html = client.get(f"/policies/{policy.slug}").get_data(as_text=True)
-    implemented = html[html.index('id="stage-implemented"') : html.index('id="stage-pledged"')]
-    assert "Sharedtown" not in implemented
-    assert "1 more jurisdiction not named" in implemented
-    pledged = html[html.index('id="stage-pledged"') :]
-    assert "Sharedtown" in pledged and "Alice Public" in pledged and "Bob Hidden" not in html
+    after = pages()
+    assert after == before
+    assert "<strong>2</strong> jurisdictions have committed" in after[0]
+    assert "Bob Hidden" not in after[1] and 'id="not-named"' not in after[1]
+    assert "Sharedtown" in after[1] and "Alice Public" in after[1]

@@ -36,7 +36,7 @@ def policy(slug: str):
     return render_template(
         "catalog/policy.html",
         policy=found,
-        groups=policy_adoption(found, current_user),
+        adoption=policy_adoption(found, current_user),
     )
 
 

@@ -2,6 +2,8 @@
 
 Each function takes the filter and a visibility scope (see visibility.aggregate_scope) and
 returns plain data, so the map, the dashboard and the exports share one set of numbers.
+Outside staff, rows are the named commitments; the unnamed ones enter only as the blocks
+disclosure.py releases, added here in one place per figure.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from sqlalchemy.orm import aliased
 
 from campaign.accounts.models import User
 from campaign.catalog.models import Policy, Priority
+from campaign.commitments.disclosure import Level, level_of, release
 from campaign.commitments.filters import AdoptionFilter
 from campaign.commitments.models import Commitment, TimelineEntry
 from campaign.commitments.stages import Stage
-from campaign.commitments.visibility import scope_counted, scope_named
+from campaign.commitments.visibility import PUBLIC_SCOPE, scope_counted, scope_named
 from campaign.extensions import db
 from campaign.places.models import Jurisdiction, JurisdictionKind
 
@@ -97,19 +100,22 @@ _STALLED_INDEX = LIVE_STAGES.index(Stage.STALLED)
 
 @dataclass
 class AreaTotals:
-    """Commitments per state (all countable ones) and per county (named ones only); per
-    state also the jurisdictions with a countable commitment and the population of the
-    places with a named one (the dashboard's table of states).
+    """Commitments per state and per county; per state also the jurisdictions with a
+    commitment and the population of the places with one (the dashboard's table of states).
 
-    Counties and populations use only named commitments because shading a county, or
-    adding a population, for an unnamed commitment would point at the official who asked
-    not to be named.
+    All from the scope's rows (outside staff: named commitments), except that a state's
+    commitments include its released unnamed block when the filter is the whole nation
+    (disclosure.py); `other_states` is the remainder of the held blocks (0, or a group too
+    large to point at anyone). Counties, jurisdictions and populations never include
+    unnamed commitments: shading a county or adding a town's population for one would
+    point at the official who asked not to be named.
     """
 
     states: dict[str, int] = field(default_factory=dict)
     counties: dict[str, int] = field(default_factory=dict)
     state_jurisdictions: dict[str, int] = field(default_factory=dict)
     state_named_place_population: dict[str, int] = field(default_factory=dict)
+    other_states: int = 0
 
 
 @dataclass(frozen=True)
@@ -186,8 +192,18 @@ def jurisdiction_figures(flt: AdoptionFilter, scope: str) -> JurisdictionFigures
             (jid, key, name, kind, state, lat, lon, county, population, total, policies,
              tuple(row[12:]))
         )  # fmt: skip
+    other_states = 0
+    if scope == PUBLIC_SCOPE and level_of(flt) is Level.NATION:
+        released = release()
+        for state, n in released.state_commitments.items():
+            states[state] += n
+        other_states = released.other_states_commitments
     areas = AreaTotals(
-        dict(states), dict(counties), dict(state_jurisdictions), dict(named_population)
+        dict(states),
+        dict(counties),
+        dict(state_jurisdictions),
+        dict(named_population),
+        other_states,
     )
     return JurisdictionFigures(rows, areas)
 
@@ -201,10 +217,14 @@ def cached_jurisdiction_figures(flt: AdoptionFilter, scope: str) -> Jurisdiction
 
 @dataclass
 class Totals:
+    """`by_stage` counts the scope's rows; `not_named` the released unnamed commitments
+    that `commitments` includes but no breakdown shows (disclosure.py)."""
+
     officials: int
     jurisdictions: int
     commitments: int
     by_stage: dict[Stage, int]
+    not_named: int = 0
 
     @property
     def funnel(self) -> list[tuple[str, int]]:
@@ -243,15 +263,27 @@ def totals(
 ) -> Totals:
     """Officials, jurisdictions and commitments in the filter. Only the officials need a
     scan: the jurisdictions come from the map's figures and the commitments and stages from
-    `counts` (both for the same filter and scope)."""
-    officials = db.session.scalar(
-        _base([func.count(func.distinct(Commitment.official_id))], flt, scope_counted(scope))
+    `counts` (both for the same filter and scope). The nation, and a state on its own, add
+    the unnamed blocks disclosure.py releases."""
+    officials = (
+        db.session.scalar(
+            _base([func.count(func.distinct(Commitment.official_id))], flt, scope_counted(scope))
+        )
+        or 0
     )
     by_stage: dict[Stage, int] = defaultdict(int)
     for (_policy_id, stage), n in counts.items():
         by_stage[stage] += n
     jurisdictions = sum(figures.areas.state_jurisdictions.values())
-    return Totals(officials or 0, jurisdictions, sum(by_stage.values()), dict(by_stage))
+    not_named = 0
+    if scope == PUBLIC_SCOPE:
+        released = release()
+        not_named = released.commitments_for(flt)
+        if level_of(flt) is Level.NATION:
+            officials += released.nation_officials
+            jurisdictions += released.nation_jurisdictions
+    commitments = sum(by_stage.values()) + not_named
+    return Totals(officials, jurisdictions, commitments, dict(by_stage), not_named)
 
 
 @dataclass
@@ -304,6 +336,10 @@ def adoption_by_policy(
     for pid, n in jurisdiction_rows:
         if pid in rows:
             rows[pid].jurisdictions = n
+    if scope == PUBLIC_SCOPE and level_of(flt) is Level.NATION:
+        for pid, n in release().policy_jurisdictions.items():
+            if pid in rows:
+                rows[pid].jurisdictions += n
     if flt.priority:
         keep = set(
             db.session.scalars(
@@ -342,11 +378,12 @@ class StateAdoption:
 
 
 def adoption_by_state(figures: JurisdictionFigures) -> list[StateAdoption]:
-    """Per state: jurisdictions and commitments (all countable ones), and the share of the
-    population of its listed places living in a place with a *named* commitment.
+    """Per state: jurisdictions and commitments, and the share of the population of its
+    listed places living in a place with a *named* commitment.
 
     Built from the map's figures for the same filter and scope (one pass over the
-    commitments serves both). The population uses named commitments only: summed over
+    commitments serves both), so a state's commitments include its released unnamed block
+    exactly where the map's do. The population uses named commitments only: summed over
     unnamed ones it would pinpoint the one town whose official asked not to be named.
     """
     areas = figures.areas
@@ -355,12 +392,12 @@ def adoption_by_state(figures: JurisdictionFigures) -> list[StateAdoption]:
         (
             StateAdoption(
                 state,
-                jurisdictions,
-                areas.states.get(state, 0),
+                areas.state_jurisdictions.get(state, 0),
+                commitments,
                 areas.state_named_place_population.get(state, 0),
                 known.get(state, 0),
             )
-            for state, jurisdictions in areas.state_jurisdictions.items()
+            for state, commitments in areas.states.items()
         ),
         key=lambda row: (-row.commitments, row.state),
     )

@@ -6,17 +6,23 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import abort
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from campaign.accounts.models import User
-from campaign.accounts.roles import can_view_commitment
+from campaign.accounts.roles import can_see_private_commitments, can_view_commitment
 from campaign.audit.operations import record
 from campaign.catalog.models import Policy
+from campaign.commitments.disclosure import release
 from campaign.commitments.models import Commitment, TimelineEntry, Visibility
 from campaign.commitments.stages import Stage, check_transition
-from campaign.commitments.visibility import counted_active, named_condition
+from campaign.commitments.visibility import (
+    PUBLIC_SCOPE,
+    active_condition,
+    aggregate_scope,
+    scope_named,
+)
 from campaign.extensions import db
 from campaign.places.models import Jurisdiction
 
@@ -306,36 +312,58 @@ def timeline_of(commitment: Commitment) -> list[TimelineEntry]:
 
 
 def jurisdictions_committed_per_policy(viewer) -> dict[int, int]:
-    """Distinct jurisdictions with a live, countable commitment to each policy."""
+    """Distinct jurisdictions with a live commitment to each policy, as the viewer may count.
+
+    Staff count every commitment; anyone else the named ones plus, per policy, the
+    released count of jurisdictions with only unnamed commitments to it (disclosure.py).
+    """
+    staff = can_see_private_commitments(viewer)
+    visible = true() if staff else scope_named(PUBLIC_SCOPE)
     stmt = (
         select(Commitment.policy_id, func.count(func.distinct(Commitment.jurisdiction_id)))
-        .where(counted_active(viewer))
+        .where(visible, active_condition())
         .group_by(Commitment.policy_id)
     )
-    return {policy_id: count for policy_id, count in db.session.execute(stmt)}
+    counts = {policy_id: count for policy_id, count in db.session.execute(stmt)}
+    if not staff:
+        for policy_id, n in release().policy_jurisdictions.items():
+            counts[policy_id] = counts.get(policy_id, 0) + n
+    return counts
 
 
 @dataclass
 class StageGroup:
     stage: Stage
     named: list[tuple[Jurisdiction, list[User]]]
-    unnamed_count: int
 
     @property
     def total(self) -> int:
-        return len(self.named) + self.unnamed_count
+        return len(self.named)
 
 
-def policy_adoption(policy: Policy, viewer) -> list[StageGroup]:
+@dataclass
+class PolicyAdoptionList:
+    """A policy page's jurisdictions: named ones by stage, and how many more are not named
+    (only ever a national count, and only when large enough: disclosure.py)."""
+
+    groups: list[StageGroup]
+    not_named: int
+
+
+def policy_adoption(policy: Policy, viewer) -> PolicyAdoptionList:
     """A policy's jurisdictions grouped by the furthest stage of their named commitments.
 
-    Named jurisdictions take their stage from named commitments only; every other countable
-    commitment adds to an unnamed count at its own stage. Otherwise a hidden official's
-    progress would show against a named town (or the town itself would appear).
+    Named jurisdictions take their stage from named commitments only, and unnamed ones have
+    no stage at all: a hidden official's progress would otherwise show against a named
+    town, or a stage count of one would point at them.
     """
     named_rows = db.session.execute(
         select(Commitment)
-        .where(Commitment.policy_id == policy.id, counted_active(viewer), named_condition(viewer))
+        .where(
+            Commitment.policy_id == policy.id,
+            active_condition(),
+            scope_named(aggregate_scope(viewer)),  # a public page, even for the official
+        )
         .options(joinedload(Commitment.jurisdiction), joinedload(Commitment.official))
     ).scalars()
     best: dict[int, Stage] = {}
@@ -347,28 +375,16 @@ def policy_adoption(policy: Policy, viewer) -> list[StageGroup]:
         officials.setdefault(jid, []).append(commitment.official)
         if jid not in best or _stage_order(commitment.stage) > _stage_order(best[jid]):
             best[jid] = commitment.stage
-    hidden = db.session.execute(
-        select(Commitment.jurisdiction_id, Commitment.stage)
-        .where(
-            Commitment.policy_id == policy.id,
-            counted_active(viewer),
-            ~named_condition(viewer),
-        )
-        .distinct()
-    ).all()
-    hidden_best: dict[int, Stage] = {}
-    for jid, stage in hidden:
-        if jid not in hidden_best or _stage_order(stage) > _stage_order(hidden_best[jid]):
-            hidden_best[jid] = stage
-    groups = {stage: StageGroup(stage, [], 0) for stage in Stage if stage != Stage.WITHDRAWN}
+    groups = {stage: StageGroup(stage, []) for stage in Stage if stage != Stage.WITHDRAWN}
     for jid, stage in best.items():
         groups[stage].named.append((jurisdictions[jid], officials[jid]))
-    for stage in hidden_best.values():
-        groups[stage].unnamed_count += 1
     for group in groups.values():
         group.named.sort(key=lambda pair: (pair[0].state, pair[0].name))
     order = [Stage.IMPLEMENTED, Stage.PASSED, Stage.INTRODUCED, Stage.PLEDGED, Stage.STALLED]
-    return [groups[s] for s in order]
+    not_named = 0
+    if not can_see_private_commitments(viewer):
+        not_named = release().policy_jurisdictions.get(policy.id, 0)
+    return PolicyAdoptionList([groups[s] for s in order], not_named)
 
 
 def _stage_order(stage: Stage) -> int:

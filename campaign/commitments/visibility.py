@@ -77,16 +77,23 @@ def scope_named(scope: str) -> ColumnElement[bool]:
 
 
 def scope_counted(scope: str) -> ColumnElement[bool]:
-    """Commitments a scope may add into totals (national, per state, per policy)."""
-    if scope == STAFF_SCOPE:
-        return true()
-    return _published([Visibility.PUBLIC, Visibility.COUNTED])
+    """Commitments a scope adds into figures row by row.
+
+    Outside staff that is the named ones only: commitments counted but not named enter a
+    published figure only as the blocks commitments/disclosure.py releases, never row by
+    row, so no filter, subtraction or before/after comparison can single one out.
+    """
+    return scope_named(scope)
 
 
 def directory_scope_condition(viewer) -> ColumnElement[bool]:
     """Which commitments make an official appear in the directory, and are listed there.
 
-    Staff see every official; organizers only those with a public commitment, and only
-    those commitments: an official who chose "counted" or "private" is not in their list.
+    Staff see every official and commitment; organizers only officials with a live public
+    commitment, and only those commitments: an official who chose "counted" or "private",
+    or withdrew, is not in their list.
     """
-    return scope_named(aggregate_scope(viewer))
+    scope = aggregate_scope(viewer)
+    if scope == STAFF_SCOPE:
+        return true()
+    return and_(scope_named(scope), active_condition())

@@ -30,6 +30,7 @@ class DashboardFigures:
     states: list[StateAdoption]
     months: list[tuple[str, int, int]]
     recent: list[RecentChange]
+    other_states: int = 0  # released unnamed commitments under no state (disclosure.py)
 
     @property
     def policy_bars(self) -> list[tuple[str, int]]:
@@ -52,6 +53,7 @@ def dashboard_figures(flt: AdoptionFilter, scope: str) -> DashboardFigures:
             states=adoption_by_state(places),
             months=pledges_by_month(flt, scope),
             recent=recent_changes(flt, scope),
+            other_states=places.areas.other_states,
         )
 
     return cached(("dashboard", scope, flt.cache_key), compute)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 from markupsafe import Markup
@@ -52,6 +54,11 @@ def policies_csv():
          p.jurisdictions, p.commitments, *[p.by_stage.get(s, 0) for s in LIVE_STAGES]]
         for p in figures.policies
     )  # fmt: skip
+    not_named = figures.totals.not_named
+    if not_named:  # the same remainder row as the page: counted, in no policy or stage
+        blanks = [""] * len(LIVE_STAGES)
+        remainder = [["", "Not named (policy and stage not shown)", "", "", not_named, *blanks]]
+        rows = itertools.chain(rows, remainder)
     return csv_response("adoption-by-policy.csv", header, rows)
 
 
@@ -69,4 +76,8 @@ def states_csv():
          round(s.population_share, 4) if s.population_share is not None else None]
         for s in figures.states
     )  # fmt: skip
+    if figures.other_states:
+        remainder = [["", "Other states (not named, state not shown)", "", figures.other_states,
+                      "", "", ""]]  # fmt: skip
+        rows = itertools.chain(rows, remainder)
     return csv_response("adoption-by-state.csv", header, rows)

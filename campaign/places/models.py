@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.extensions import db, db_enum
@@ -28,6 +28,9 @@ class JurisdictionKind(enum.StrEnum):
             "school_district": "School district",
             "other": "Other local body",
         }[self.value]
+
+
+ENTERED_KEY_PREFIX = "u"  # keys of bodies entered by an official
 
 
 class Jurisdiction(db.Model):
@@ -56,6 +59,15 @@ class Jurisdiction(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     near: Mapped[Jurisdiction | None] = relationship(remote_side=[id])
+
+    @classmethod
+    def searchable(cls):
+        """Rows the public search lists: the confirmed gazetteer, never a body an official
+        typed in, even once staff confirm it. Listing "Hushed Unified School District" would
+        tell anyone that someone from it signed up; a second member who types its name is
+        matched to the same row (places/operations.add_local_body).
+        """
+        return and_(cls.confirmed, ~cls.key.startswith(ENTERED_KEY_PREFIX))
 
     @property
     def label(self) -> str:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from campaign.extensions import db
 from campaign.places.matching import normalize_name
-from campaign.places.models import Jurisdiction, JurisdictionKind
+from campaign.places.models import ENTERED_KEY_PREFIX, Jurisdiction, JurisdictionKind
 
 
 def add_local_body(
@@ -30,7 +30,7 @@ def add_local_body(
     if existing is not None:
         return existing
     body = Jurisdiction(
-        key="u" + secrets.token_hex(8),
+        key=ENTERED_KEY_PREFIX + secrets.token_hex(8),
         kind=kind,
         name=" ".join(name.split()),
         state=state,

@@ -63,9 +63,7 @@ def search_jurisdictions(query: str, limit: int = 10) -> list[Match]:
         Jurisdiction.search_name.like(f"{escaped}%", escape="\\"),
         Jurisdiction.search_name.like(f"% {escaped}%", escape="\\"),
     ]
-    # Bodies officials typed in stay out of search until staff confirm them: listing one
-    # would tell anyone that somebody from that body signed up.
-    stmt = select(Jurisdiction).where(or_(*conditions), Jurisdiction.confirmed)
+    stmt = select(Jurisdiction).where(or_(*conditions), Jurisdiction.searchable())
     if state:
         stmt = stmt.where(Jurisdiction.state == state)
     stmt = stmt.order_by(
@@ -125,7 +123,9 @@ def _county_names(keys: set[str]) -> dict[str, str]:
 def _fuzzy_ids(needle: str, state: str | None, limit: int) -> list[int]:
     # Rows added or confirmed change the signature, and so rebuild the index.
     signature = db.session.execute(
-        select(func.count(Jurisdiction.id), func.max(Jurisdiction.id)).where(Jurisdiction.confirmed)
+        select(func.count(Jurisdiction.id), func.max(Jurisdiction.id)).where(
+            Jurisdiction.searchable()
+        )
     ).one()
     names = _name_index(tuple(signature), db.engine.url.render_as_string())
     choices = {jid: row[0] for jid, row in names.items() if not state or row[1] == state}
@@ -143,6 +143,6 @@ def _name_index(signature: tuple, database: str) -> dict[int, tuple[str, str, in
     rows = db.session.execute(
         select(
             Jurisdiction.id, Jurisdiction.search_name, Jurisdiction.state, Jurisdiction.population
-        ).where(Jurisdiction.confirmed)
+        ).where(Jurisdiction.searchable())
     )
     return {jid: (name, state, population) for jid, name, state, population in rows}
