@@ -24,22 +24,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from campaign.accounts.models import AccountOrigin, User, normalize_email
-from campaign.accounts.operations import creation_audit as account_audit
-from campaign.accounts.operations import new_account
-from campaign.accounts.roles import Role
+from campaign.accounts.operations import AccountError, official_for, official_problem
 from campaign.audit.operations import record, record_many
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Commitment, Visibility
 from campaign.commitments.operations import (
     CommitmentError,
-    Pledge,
+    Reported,
     Source,
-    advance,
-    creation_audit,
-    new_commitment,
-    progress_audit,
+    check_target_date,
+    decide_on_behalf,
+    record_on_behalf,
 )
-from campaign.commitments.stages import Stage, next_stages
+from campaign.commitments.stages import Stage
 from campaign.extensions import db
 from campaign.imports.matching import JurisdictionMatcher, PolicyMatcher
 from campaign.imports.models import ImportBatch, ImportStatus, SavedMapping
@@ -94,6 +91,19 @@ class RowPlan:
     policy_candidates: list[Policy] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     new_official: bool = False
+
+    @property
+    def reported(self) -> Reported:
+        """The row as what the official reported, for `record_on_behalf`."""
+        return Reported(
+            stage=self.stage,
+            on=self.stage_on,
+            visibility=self.visibility,
+            pledged_on=self.pledged_on,
+            target_date=self.target_date,
+            evidence_url=self.evidence_url,
+            note=self.note,
+        )
 
 
 @dataclass
@@ -342,8 +352,6 @@ def _read_values(plan: RowPlan, v: dict[str, str]) -> None:
     pledged_on = _checked_past_date(parse_date(v.get("pledged_on", "")), "pledge date")
     stage_on = _checked_past_date(parse_date(v.get("stage_date", "")), "stage date")
     plan.target_date = parse_date(v.get("target_date", ""))
-    if plan.target_date and not EARLIEST_DATE <= plan.target_date <= today() + timedelta(days=3650):
-        raise ValueError(f"the target date {plan.target_date.isoformat()} is out of range")
     if pledged_on is None and stage_on is None:
         raise ValueError("no date: add the date pledged (or the date of the stage)")
     if pledged_on is None:
@@ -424,19 +432,15 @@ def _decide(
         return
     user = known_users.get(key)
     if user is not None:
-        if user.role != Role.OFFICIAL:
-            raise ValueError(f"{plan.email} belongs to a {user.role.label.lower()} account")
-        if not user.active:
-            raise ValueError(f"the account of {plan.email} is deactivated")
-        if user.jurisdiction_id is not None and user.jurisdiction_id != plan.jurisdiction.id:
-            serves = user.jurisdiction.label if user.jurisdiction else "another jurisdiction"
-            raise ValueError(
-                f"{user.name} serves {serves} in the app; this row says {plan.jurisdiction.label}"
-            )
+        problem = official_problem(user, plan.jurisdiction)
+        if problem:
+            raise ValueError(problem)
         commitment = existing.get((user.id, plan.policy.id))
         if commitment is not None:
             seen_pairs[pair] = plan.number
-            _decide_existing(plan, commitment)
+            decision = decide_on_behalf(commitment, plan.reported)
+            plan.action = Action.UPDATE if decision.writes else Action.SKIP
+            plan.reason = decision.reason
             return
     if user is None or user.jurisdiction_id is None:
         # A new official, or one the app has no place for yet: their rows must agree.
@@ -451,28 +455,10 @@ def _decide(
                 f"row {first.number} puts {plan.email} in {first.jurisdiction.label}; "
                 f"this row says {plan.jurisdiction.label}"
             )
+    check_target_date(plan.target_date)  # as the official's own form does
     seen_pairs[pair] = plan.number
     plan.action = Action.CREATE
-    stage = "" if plan.stage == Stage.PLEDGED else f", then {plan.stage.label.lower()}"
-    plan.reason = f"New commitment: pledged {plan.pledged_on.isoformat()}{stage}."
-
-
-def _decide_existing(plan: RowPlan, commitment: Commitment) -> None:
-    current = commitment.stage
-    if plan.stage == current:
-        plan.action = Action.SKIP
-        plan.reason = f"Already recorded as {current.label.lower()}."
-        return
-    later_in_app = current != Stage.PLEDGED and plan.stage_on < commitment.stage_changed_on
-    if plan.stage not in next_stages(current, commitment.furthest_stage) or later_in_app:
-        plan.action = Action.SKIP
-        plan.reason = (
-            f"The app already has a later update: {current.label.lower()} on "
-            f"{commitment.stage_changed_on.isoformat()}."
-        )
-        return
-    plan.action = Action.UPDATE
-    plan.reason = f"{current.label} → {plan.stage.label.lower()} on {plan.stage_on.isoformat()}."
+    plan.reason = decide_on_behalf(None, plan.reported).reason
 
 
 def _users_by_email(emails: set[str]) -> dict[str, User]:
@@ -542,15 +528,15 @@ def apply_plan(batch: ImportBatch, actor: User | None) -> Plan:
     officials: dict[str, User] = _users_by_email({normalize_email(row.email) for row in writes})
     existing = _commitments_of(officials.values())
     for start in range(0, len(writes), WRITE_CHUNK):
-        audits: list[tuple[str, object, tuple[str, dict]]] = []
+        audits: list[tuple[str, object, str, dict]] = []
         with db.session.no_autoflush:
             for row in writes[start : start + WRITE_CHUNK]:
                 try:
                     _write_row(row, officials, existing, actor, source, audits)
-                except CommitmentError as error:  # the plan was checked; this is a safeguard
+                except (AccountError, CommitmentError) as error:  # planned; a safeguard
                     raise ImportRefused(f"Row {row.number}: {error}") from error
         db.session.flush()
-        record_many(actor, [(action, subj, *summary) for action, subj, summary in audits])
+        record_many(actor, audits)
     db.session.refresh(batch, ["status", "applied_at"])
     batch.summary_json = json.dumps(report_of(plan), ensure_ascii=False)
     batch.sheet_json = None  # the rows now live in the records they made
@@ -573,47 +559,26 @@ def _write_row(
     source: Source,
     audits: list,
 ) -> None:
-    if row.action == Action.UPDATE:
-        commitment = existing[(officials[normalize_email(row.email)].id, row.policy.id)]
-    else:
-        official = officials.get(normalize_email(row.email))
-        if official is None:
-            official = new_account(
-                email=row.email,
-                name=row.name,
-                password_hash=None,
-                role=Role.OFFICIAL,
-                office_title=row.office,
-                jurisdiction=row.jurisdiction,
-                origin=AccountOrigin.IMPORT,
-                verified_by=actor,
-            )
-            official.phone = row.phone or None
-            officials[normalize_email(row.email)] = official
-            audits.append(("user.created", official, account_audit(official)))
-        elif official.jurisdiction_id is None:
-            official.jurisdiction = row.jurisdiction
-        note = row.note if row.stage == Stage.PLEDGED else None
-        pledge = Pledge(row.policy, row.visibility, row.target_date, note, row.pledged_on)
-        commitment = new_commitment(
-            official, pledge, row.pledged_on, recorded_by=actor, source=source
-        )
-        summary, changes = creation_audit(pledge)
-        audits.append(("commitment.created", commitment, (f"{summary}, imported", changes)))
-        if row.stage == Stage.PLEDGED:
-            return
-    before = commitment.stage
-    advance(
-        commitment,
-        stage=row.stage,
-        occurred_on=row.stage_on,
-        recorded_by=actor,
-        evidence_url=row.evidence_url,
-        note=row.note,
-        source=source,
+    official = official_for(
+        email=row.email,
+        name=row.name,
+        jurisdiction=row.jurisdiction,
+        origin=AccountOrigin.IMPORT,
+        actor=actor,
+        office_title=row.office,
+        phone=row.phone,
+        known=officials,
+        audits=audits,
     )
-    audit = progress_audit(row.policy.short_title, before, row.stage, row.stage_on)
-    audits.append(("commitment.stage_changed", commitment, audit))
+    record_on_behalf(
+        official,
+        row.policy,
+        row.reported,
+        recorded_by=actor,
+        source=source,
+        existing=existing.get((official.id, row.policy.id)),
+        audits=audits,
+    )
 
 
 def report_of(plan: Plan) -> dict:
