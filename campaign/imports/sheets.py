@@ -41,6 +41,7 @@ from campaign.extensions import db
 from campaign.imports.matching import JurisdictionMatcher, PolicyMatcher
 from campaign.imports.models import ImportBatch, ImportStatus, SavedMapping
 from campaign.imports.spreadsheet import FIELD_NAMES, Sheet, header_key
+from campaign.places.matching import normalize_name, parse_state
 from campaign.places.models import Jurisdiction
 from campaign.places.search import get_by_key
 from campaign.timeutil import today, utcnow
@@ -91,6 +92,8 @@ class RowPlan:
     policy_candidates: list[Policy] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     new_official: bool = False
+    jurisdiction_spelling: str = ""  # the choice (and form field) its place's spelling shares
+    policy_spelling: str = ""
 
     @property
     def reported(self) -> Reported:
@@ -109,6 +112,7 @@ class RowPlan:
 @dataclass
 class Plan:
     rows: list[RowPlan]
+    policies: list[Policy] = field(default_factory=list)  # the catalog, to choose from
 
     @property
     def counts(self) -> dict[Action, int]:
@@ -121,6 +125,66 @@ class Plan:
 
     def of(self, action: Action) -> list[RowPlan]:
         return [row for row in self.rows if row.action == action]
+
+    def choices_needed(self) -> list[ChoiceGroup]:
+        """Each spelling a person must settle, once, with the rows that wait for it.
+
+        Twenty rows that say "protect students at school" are one choice, not twenty.
+        """
+        groups: dict[str, ChoiceGroup] = {}
+        for row in self.of(Action.CHOOSE):
+            if row.jurisdiction is None:
+                group = groups.setdefault(
+                    row.jurisdiction_spelling,
+                    ChoiceGroup(
+                        row.jurisdiction_spelling,
+                        "jurisdiction",
+                        row.jurisdiction_text,
+                        [(m.jurisdiction.key, f"{m.jurisdiction.label} — {m.description}")
+                         for m in row.jurisdiction_candidates],
+                    ),
+                )  # fmt: skip
+                group.rows.append(row)
+            if row.policy is None:
+                group = groups.setdefault(
+                    row.policy_spelling,
+                    ChoiceGroup(
+                        row.policy_spelling,
+                        "policy",
+                        row.policy_text,
+                        # The likeliest first, then the rest of the (short) catalog: a
+                        # loose name may mean a policy the matcher did not think of.
+                        [(p.slug, p.short_title) for p in row.policy_candidates]
+                        + [
+                            (p.slug, p.short_title)
+                            for p in self.policies
+                            if p not in row.policy_candidates
+                        ],
+                    ),
+                )
+                group.rows.append(row)
+        return sorted(groups.values(), key=lambda g: (g.kind != "jurisdiction", -len(g.rows)))
+
+
+@dataclass
+class ChoiceGroup:
+    """One spelling that needs a person's choice: a place or policy the sheet names loosely."""
+
+    name: str  # the form field, and the key of the saved choice
+    kind: str  # "jurisdiction" or "policy"
+    text: str  # as the sheet writes it
+    options: list[tuple[str, str]]  # (value, label) of each candidate
+    rows: list[RowPlan] = field(default_factory=list)
+
+    @property
+    def allowed(self) -> set[str]:
+        return {value for value, _label in self.options}
+
+
+def spelling_key(prefix: str, *parts: str) -> str:
+    """The saved choice of one spelling: the same for "Dona Ana, NM" and "dona ana, New Mexico"."""
+    text = "\x1f".join(parts)
+    return f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
 class ImportRefused(ValueError):
@@ -324,7 +388,7 @@ def plan_rows(
             plan.action = Action.FAIL
             plan.reason = _sentence(str(error))
         rows.append(plan)
-    return Plan(rows)
+    return Plan(rows, policies.policies)
 
 
 def _sentence(text: str) -> str:
@@ -334,6 +398,14 @@ def _sentence(text: str) -> str:
 def _read_values(plan: RowPlan, v: dict[str, str]) -> None:
     plan.jurisdiction_text = ", ".join(x for x in (v.get("jurisdiction"), v.get("state")) if x)
     plan.policy_text = v.get("policy", "")
+    state = v.get("state", "")
+    plan.jurisdiction_spelling = spelling_key(
+        "j",
+        normalize_name(v.get("jurisdiction", "")),
+        parse_state(state) or normalize_name(state),
+        "".join(ch for ch in v.get("fips", "") if ch.isdigit()),
+    )
+    plan.policy_spelling = spelling_key("p", normalize_name(plan.policy_text))
     plan.email = _checked_email(v.get("email", ""))
     plan.name = " ".join(v.get("official_name", "").split())[:120]
     plan.office = " ".join(v.get("office", "").split())[:120]
@@ -379,11 +451,12 @@ def _match_places_and_policies(
     policy_by_slug: dict[str, Policy],
     choices: dict[str, str],
 ) -> None:
-    chosen_key = choices.get(f"j{plan.number}")
+    # A choice for the row itself (kept from before choices were made per spelling) first.
+    chosen_key = choices.get(f"j{plan.number}") or choices.get(plan.jurisdiction_spelling)
     if chosen_key:
         plan.jurisdiction = get_by_key(chosen_key)
         if plan.jurisdiction is None:
-            raise ValueError("the jurisdiction chosen for this row no longer exists")
+            raise ValueError("the jurisdiction chosen for this spelling no longer exists")
     else:
         found = jurisdictions.match(
             v.get("jurisdiction", ""), v.get("state", ""), v.get("fips", ""), v.get("office", "")
@@ -394,11 +467,11 @@ def _match_places_and_policies(
             raise ValueError(found.note or "no matching jurisdiction")
         if found.value is not None and found.note:
             plan.notes.append(_sentence(found.note))
-    chosen_slug = choices.get(f"p{plan.number}")
+    chosen_slug = choices.get(f"p{plan.number}") or choices.get(plan.policy_spelling)
     if chosen_slug:
         plan.policy = policy_by_slug.get(chosen_slug)
         if plan.policy is None:
-            raise ValueError("the policy chosen for this row no longer exists")
+            raise ValueError("the policy chosen for this spelling no longer exists")
     else:
         found = policies.match(v.get("policy", ""))
         plan.policy = found.value

@@ -248,30 +248,21 @@ def report_csv(batch_id: int):
 @bp.route("/<id:batch_id>/choices", methods=["POST"])
 @role_required(is_staff)
 def save_choices(batch_id: int):
-    """Keep what staff picked for ambiguous rows; import now if they pressed Import."""
+    """Keep what staff picked for each loose spelling; import now if they pressed Import."""
     require_action_form()
     batch = _pending_spreadsheet(batch_id)
     if batch.status != ImportStatus.PENDING:
         abort(409)
     plan = plan_rows(sheet_of(batch), batch.mapping, batch.choices)
     choices = dict(batch.choices)
-    for row in plan.rows:
-        if row.action != Action.CHOOSE and not (
-            f"j{row.number}" in choices or f"p{row.number}" in choices
-        ):
-            continue
-        for prefix, allowed in (
-            ("j", {m.jurisdiction.key for m in row.jurisdiction_candidates}),
-            ("p", {p.slug for p in row.policy_candidates}),
-        ):
-            name = f"{prefix}{row.number}"
-            if name not in request.form:
-                continue
-            value = request.form.get(name, "")
-            if value in allowed or (value and value == choices.get(name)):
-                choices[name] = value
-            elif value == "":
-                choices.pop(name, None)
+    for group in plan.choices_needed():
+        value = request.form.get(group.name, "")
+        if value in group.allowed:
+            choices[group.name] = value  # for every row with this spelling
+            for row in group.rows:
+                choices.pop(f"{group.name[0]}{row.number}", None)
+        elif value == "":
+            choices.pop(group.name, None)
     batch.choices_json = json.dumps(choices)
     if request.form.get("then") == "import":
         db.session.flush()  # same transaction: on SQLite it keeps the write lock it took
