@@ -223,3 +223,42 @@ def test_a_spreadsheet_larger_than_any_form_uploads_within_the_import_limit(
     monkeypatch.setitem(app.config, "IMPORT_MAX_UPLOAD_BYTES", len(body) - 1)
     assert post().status_code == 413
     assert db.session.scalar(select(func.count(ImportBatch.id))) == 1
+
+
+@pytest.mark.usefixtures("places")
+def test_rows_without_a_date_are_skipped_or_dated_estimated_by_one_choice_per_file(
+    client, auth, make, catalog
+):
+    staff = make.user(Role.STAFF)
+    auth.login(staff.email)
+    undated = [
+        [f"Official {n}", f"u{n}@stpaul.example", "Council Member", "Saint Paul", "MN", "",
+         "Cancel ALPR contracts", "pledged", "", "", "", ""]
+        for n in range(3)
+    ]  # fmt: skip
+    columns_url = upload(client, csv_bytes([*undated, MESSY_ROWS[1]])).headers["Location"]
+    report_url = client.post(columns_url, data=MAPPING).headers["Location"]
+    page = client.get(report_url).get_data(as_text=True)
+    assert "Rows without a date (3)" in page
+    assert rows_needing_a_choice(page) == 3
+    batch = db.session.scalar(select(ImportBatch))
+
+    client.post(f"/staff/imports/{batch.id}/choices", data={"undated": "skip", "then": "check"})
+    page = client.get(report_url).get_data(as_text=True)
+    assert rows_needing_a_choice(page) == 0
+    assert page.count("rows without a date are skipped, as you chose for this file") == 3
+
+    client.post(
+        f"/staff/imports/{batch.id}/choices", data={"undated": "estimate", "then": "import"}
+    )
+    assert db.session.scalar(select(func.count(Commitment.id))) == 4
+    guessed = db.session.scalar(
+        select(Commitment).where(Commitment.official.has(email="u0@stpaul.example"))
+    )
+    assert guessed.pledged_on == batch.created_at.date()
+    detail = client.get(f"/commitments/{guessed.id}").get_data(as_text=True)
+    assert "date estimated" in detail
+    dated = db.session.scalar(
+        select(Commitment).where(Commitment.official.has(email="ana@stpaul.example"))
+    )
+    assert "date estimated" not in client.get(f"/commitments/{dated.id}").get_data(as_text=True)

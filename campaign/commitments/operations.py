@@ -41,6 +41,7 @@ class Pledge:
     target_date: date | None
     note: str | None
     pledged_on: date | None = None  # history brought in by an import has its own dates
+    date_estimated: bool = False  # that date is a guess (an undated import row)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ def new_commitment(
         TimelineEntry(
             stage=Stage.PLEDGED,
             occurred_on=on,
+            date_estimated=pledge.date_estimated,
             note=pledge.note or None,
             recorded_by=recorded_by,
             import_batch_id=source.import_batch_id,
@@ -208,6 +210,7 @@ def advance(
     evidence_url: str | None = None,
     note: str | None = None,
     source: Source = Source(),
+    date_estimated: bool = False,
 ) -> TimelineEntry:
     """Check a stage move against the rules and apply it, unflushed; `CommitmentError` if not.
 
@@ -218,6 +221,7 @@ def advance(
     entry = TimelineEntry(
         stage=stage,
         occurred_on=occurred_on,
+        date_estimated=date_estimated,
         evidence_url=evidence_url or None,
         note=note or None,
         recorded_by=recorded_by,
@@ -277,6 +281,7 @@ class Reported:
     target_date: date | None = None
     evidence_url: str | None = None
     note: str | None = None
+    date_estimated: bool = False  # staff gave an undated report a date of their own
 
 
 class Step(enum.StrEnum):
@@ -373,6 +378,7 @@ def record_on_behalf(
             reported.target_date,
             reported.note if reported.stage == Stage.PLEDGED else None,
             pledged_on,
+            reported.date_estimated,
         )
         commitment = new_commitment(
             official, pledge, pledged_on, recorded_by=recorded_by, source=source
@@ -389,6 +395,7 @@ def record_on_behalf(
             evidence_url=reported.evidence_url,
             note=reported.note,
             source=source,
+            date_estimated=reported.date_estimated,
         )
         pending.append(
             (

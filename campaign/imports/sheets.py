@@ -93,6 +93,8 @@ class RowPlan:
     notes: list[str] = field(default_factory=list)
     new_official: bool = False
     jurisdiction_spelling: str = ""  # the choice (and form field) its place's spelling shares
+    undated: bool = False  # the row gives no date at all
+    date_estimated: bool = False  # ...and is recorded with its file's date, as staff chose
     policy_spelling: str = ""
 
     @property
@@ -106,6 +108,7 @@ class RowPlan:
             target_date=self.target_date,
             evidence_url=self.evidence_url,
             note=self.note,
+            date_estimated=self.date_estimated,
         )
 
 
@@ -125,6 +128,11 @@ class Plan:
 
     def of(self, action: Action) -> list[RowPlan]:
         return [row for row in self.rows if row.action == action]
+
+    @property
+    def undated(self) -> int:
+        """Rows with no date at all, for the one choice of what to do with them."""
+        return sum(1 for row in self.rows if row.undated and row.action != Action.FAIL)
 
     def choices_needed(self) -> list[ChoiceGroup]:
         """Each spelling a person must settle, once, with the rows that wait for it.
@@ -352,11 +360,26 @@ def remember_mapping(headers: list[str], mapping: dict[str, str | None]) -> None
 # --- Planning -----------------------------------------------------------------------------
 
 
+UNDATED_CHOICES = {
+    "skip": "Skip them",
+    "estimate": "Record them with the file's date, marked “date estimated”",
+}
+
+
 def plan_rows(
-    sheet: Sheet, mapping: dict[str, str | None], choices: dict[str, str] | None = None
+    sheet: Sheet,
+    mapping: dict[str, str | None],
+    choices: dict[str, str] | None = None,
+    *,
+    batch_date: date | None = None,
 ) -> Plan:
-    """What importing `sheet` would do now, row by row. Reads only."""
+    """What importing `sheet` would do now, row by row. Reads only.
+
+    `batch_date` is the day the file came in: the date of rows that have none, when staff
+    choose to record them (`choices["undated"] == "estimate"`) rather than skip them.
+    """
     choices = choices or {}
+    batch_date = batch_date or today()
     columns = {f: sheet.headers.index(h) for f, h in mapping.items() if h in sheet.headers}
     jurisdictions = JurisdictionMatcher()
     policies = PolicyMatcher()
@@ -378,10 +401,12 @@ def plan_rows(
     for number, row_values in values:
         plan = RowPlan(number=number, action=Action.CREATE)
         try:
-            _read_values(plan, row_values)
+            _read_values(plan, row_values, batch_date)
             _match_places_and_policies(
                 plan, row_values, jurisdictions, policies, policy_by_slug, choices
             )
+            if plan.undated:
+                _undated(plan, choices.get("undated"), batch_date)
             if plan.action == Action.CREATE:
                 _decide(plan, known_users, existing, planned_officials, seen_pairs)
         except ValueError as error:
@@ -395,7 +420,29 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
-def _read_values(plan: RowPlan, v: dict[str, str]) -> None:
+def _undated(plan: RowPlan, choice: str | None, batch_date: date) -> None:
+    """A row without any date: skipped, or recorded on the file's date, as staff chose once."""
+    if choice == "estimate":
+        plan.date_estimated = True
+        plan.notes.append(
+            f"No date: recorded with the file's date, {batch_date.isoformat()}, "
+            "marked “date estimated”."
+        )
+        return
+    if plan.action == Action.CHOOSE:
+        plan.reason += " Choose too what to do with rows without a date."
+    elif choice == "skip":
+        plan.action = Action.SKIP
+        plan.reason = "No date: rows without a date are skipped, as you chose for this file."
+    else:
+        plan.action = Action.CHOOSE
+        plan.reason = (
+            "No date: choose whether rows without a date are skipped or recorded with "
+            "the file's date."
+        )
+
+
+def _read_values(plan: RowPlan, v: dict[str, str], batch_date: date) -> None:
     plan.jurisdiction_text = ", ".join(x for x in (v.get("jurisdiction"), v.get("state")) if x)
     plan.policy_text = v.get("policy", "")
     state = v.get("state", "")
@@ -425,8 +472,9 @@ def _read_values(plan: RowPlan, v: dict[str, str]) -> None:
     stage_on = _checked_past_date(parse_date(v.get("stage_date", "")), "stage date")
     plan.target_date = parse_date(v.get("target_date", ""))
     if pledged_on is None and stage_on is None:
-        raise ValueError("no date: add the date pledged (or the date of the stage)")
-    if pledged_on is None:
+        plan.undated = True
+        pledged_on = stage_on = batch_date
+    elif pledged_on is None:
         plan.notes.append("No pledge date: the stage date is used.")
     elif stage_on is None and stage != Stage.PLEDGED:
         plan.notes.append(f"No date for “{stage.label.lower()}”: the pledge date is used.")
@@ -567,6 +615,11 @@ def sheet_of(batch: ImportBatch) -> Sheet:
     return Sheet(data["headers"], [(n, cells) for n, cells in data["rows"]])
 
 
+def batch_day(batch: ImportBatch) -> date:
+    """The day a file came in: the date given to its undated rows, if staff choose so."""
+    return batch.created_at.date() if batch.created_at else today()
+
+
 def store_sheet(batch: ImportBatch, sheet: Sheet) -> None:
     batch.sheet_json = json.dumps(
         {"headers": sheet.headers, "rows": sheet.rows}, ensure_ascii=False, separators=(",", ":")
@@ -595,7 +648,7 @@ def apply_plan(batch: ImportBatch, actor: User | None) -> Plan:
     ).rowcount
     if sheet is None or claimed != 1:
         raise ImportRefused("This file has already been imported or was cancelled.")
-    plan = plan_rows(sheet, batch.mapping, batch.choices)
+    plan = plan_rows(sheet, batch.mapping, batch.choices, batch_date=batch_day(batch))
     source = Source(import_batch_id=batch.id)
     writes = [row for row in plan.rows if row.action in (Action.CREATE, Action.UPDATE)]
     officials: dict[str, User] = _users_by_email({normalize_email(row.email) for row in writes})
