@@ -169,3 +169,67 @@ def test_the_note_goes_with_the_reported_stage_whichever_way_it_came(make, catal
             (Stage.PASSED, "Voted 5-2"),
         ]
         assert commitment.official.verified_at is not None  # staff vouched for them
+
+
+def test_staff_record_a_phone_report_by_the_same_rules(client, auth, make, catalog, bay):
+    staff = make.user(Role.STAFF)
+    bo = make.user(email="bo@bay.example", name="Bo Lee", jurisdiction=bay)
+    auth.login(staff.email)
+    page = client.get(f"/directory/{bo.id}").get_data(as_text=True)
+    assert "Record what Bo Lee reported by phone" in page
+    form = {"policy": "cancel-alpr-contracts", "stage": "introduced",
+            "occurred_on": "2025-03-10", "visibility": "counted", "note": "Called us"}  # fmt: skip
+
+    response = client.post(f"/directory/{bo.id}/by-phone", data=form)
+    assert response.status_code == 302
+    commitment = db.session.scalar(select(Commitment))
+    assert commitment.stage == Stage.INTRODUCED and commitment.official == bo
+    entries = db.session.scalars(commitment.timeline.select()).all()
+    assert [(e.stage, e.note, e.recorded_by) for e in entries] == [
+        (Stage.PLEDGED, None, staff),
+        (Stage.INTRODUCED, "Called us", staff),
+    ]
+    assert "introduced" in client.get(f"/directory/{bo.id}").get_data(as_text=True)
+
+    # Older news changes nothing, as a sheet row or an email would not.
+    older = client.post(
+        f"/directory/{bo.id}/by-phone",
+        data={**form, "stage": "passed", "occurred_on": "2025-03-01"},
+    )
+    assert older.status_code == 302
+    followed = client.get(f"/directory/{bo.id}").get_data(as_text=True)
+    assert "Nothing changed: The app already has a later update: introduced on 2025-03-10." in (
+        followed
+    )
+    # A past target date is refused, as on the official's own form.
+    past = (today() - timedelta(days=1)).isoformat()
+    refused = client.post(
+        f"/directory/{bo.id}/by-phone",
+        data={**form, "policy": "robust-sanctuary-policies", "target_date": past},
+    )
+    assert refused.status_code == 422
+    assert "Enter today's date or a later one." in form_errors(refused)
+    assert commitments() == 1
+
+
+def test_a_phone_report_for_a_deactivated_official_is_refused(client, auth, make, catalog, bay):
+    auth.login(make.user(Role.STAFF).email)
+    gone = make.user(email="bo@bay.example", name="Bo Lee", jurisdiction=bay)
+    gone.active = False
+    db.session.commit()
+    response = client.post(
+        f"/directory/{gone.id}/by-phone",
+        data={"policy": "cancel-alpr-contracts", "stage": "pledged",
+              "occurred_on": "2025-03-10", "visibility": "counted"},
+    )  # fmt: skip
+    assert response.status_code == 422
+    assert "The account of bo@bay.example is deactivated." in form_errors(response)
+    assert commitments() == 0
+
+
+def test_only_staff_record_by_phone(client, auth, make, catalog, bay):
+    bo = make.user(email="bo@bay.example", jurisdiction=bay)
+    auth.login(make.user(Role.ORGANIZER).email)
+    response = client.post(f"/directory/{bo.id}/by-phone", data={"policy": "x"})
+    assert response.status_code in (403, 404)
+    assert commitments() == 0

@@ -358,6 +358,10 @@ def record_on_behalf(
     audit entries are appended to it for the caller to write after one flush of many rows
     (`audit.operations.record_many`); otherwise this flushes and audits now.
     """
+    if official.jurisdiction is None:
+        raise CommitmentError(
+            f"{official.name} has no jurisdiction in the app yet: add it to their account first."
+        )
     if existing is _LOOK_IT_UP:
         existing = db.session.scalar(
             select(Commitment).where(
