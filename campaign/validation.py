@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
@@ -78,6 +79,31 @@ class WebLink:
             raise ValidationError("A web address cannot contain spaces.")
 
 
+@dataclass(frozen=True)
+class DateWindow:
+    """Which dates a field accepts, relative to today: one rule for a form and an import."""
+
+    past_days: int | None = None
+    future_days: int | None = None
+    not_before: date | None = EARLIEST_DATE
+
+    def problem(self, value: date) -> str | None:
+        """Why `value` is refused, in the words a form shows; None when it is accepted."""
+        now = today()
+        if self.not_before and value < self.not_before:
+            return f"Enter a date after {self.not_before.year - 1}."
+        if self.past_days is not None and value < now - timedelta(days=self.past_days):
+            if self.past_days == 0:
+                return "Enter today's date or a later one."
+            return "This date is too far in the past."
+        if self.future_days is not None and value > now + timedelta(days=self.future_days):
+            if self.future_days <= 1:
+                return "This date is in the future."
+            years = round(self.future_days / 365)
+            return f"Enter a date within the next {years} years."
+        return None
+
+
 class DateWithin:
     """A date inside a window relative to today; the message says the window in words."""
 
@@ -87,24 +113,13 @@ class DateWithin:
         past_days: int | None = None,
         future_days: int | None = None,
         not_before: date | None = EARLIEST_DATE,
+        window: DateWindow | None = None,
     ):
-        self.past_days = past_days
-        self.future_days = future_days
-        self.not_before = not_before
+        self.window = window or DateWindow(past_days, future_days, not_before)
 
     def __call__(self, form, field) -> None:
-        value = field.data
-        if value is None:
+        if field.data is None:
             return
-        now = today()
-        if self.not_before and value < self.not_before:
-            raise ValidationError(f"Enter a date after {self.not_before.year - 1}.")
-        if self.past_days is not None and value < now - timedelta(days=self.past_days):
-            if self.past_days == 0:
-                raise ValidationError("Enter today's date or a later one.")
-            raise ValidationError("This date is too far in the past.")
-        if self.future_days is not None and value > now + timedelta(days=self.future_days):
-            if self.future_days <= 1:
-                raise ValidationError("This date is in the future.")
-            years = round(self.future_days / 365)
-            raise ValidationError(f"Enter a date within the next {years} years.")
+        problem = self.window.problem(field.data)
+        if problem:
+            raise ValidationError(problem)

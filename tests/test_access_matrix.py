@@ -273,6 +273,17 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("directory.invite", "POST"): Route(
         "/directory/{unclaimed_official}/invite", staff_only(302), writers=STAFF_WRITE
     ),
+    ("directory.record_by_phone", "POST"): Route(
+        "/directory/{official}/by-phone",
+        staff_only(302),
+        {
+            "policy": "{policy}",
+            "stage": "introduced",
+            "occurred_on": "{today}",
+            "visibility": "counted",
+        },
+        writers=STAFF_WRITE,
+    ),
     # Imports and the helpdesk triage queue: staff only.
     ("imports.index", "GET"): Route("/staff/imports/", staff_only()),
     ("imports.upload_spreadsheet", "POST"): Route("/staff/imports/spreadsheet", staff_only(422)),

@@ -44,6 +44,26 @@ def test_import_commitments_is_a_dry_run_until_told_to_commit(runner, make, cata
     assert "0 created, 0 updated, 6 already present" in again.output
 
 
+@pytest.mark.usefixtures("places")
+def test_import_commitments_asks_once_what_to_do_with_undated_rows(runner, make, catalog, tmp_path):
+    from campaign.commitments.models import TimelineEntry
+    from campaign.timeutil import today
+
+    staff = make.user(Role.STAFF, email="staff@campaign.example")
+    undated = [*MESSY_ROWS[1][:8], "", "", "", ""]
+    sheet = tmp_path / "history.csv"
+    sheet.write_bytes(csv_bytes([undated]))
+    asked = runner.invoke(args=["import-commitments", str(sheet)])
+    assert "row 2: Needs a choice: No date: choose whether rows without a date" in asked.output
+    done = runner.invoke(
+        args=["import-commitments", str(sheet), "--undated", "estimate", "--commit", "--by",
+              staff.email]
+    )  # fmt: skip
+    assert "1 created" in done.output, done.output
+    entry = db.session.scalar(select(TimelineEntry))
+    assert entry.occurred_on == today() and entry.date_estimated
+
+
 def test_import_commitments_column_override_and_unreadable_files(runner, tmp_path):
     sheet = tmp_path / "history.csv"
     sheet.write_bytes(csv_bytes(MESSY_ROWS, headers=["A", "B", "C", "D", "E", "F", "G", "H",

@@ -15,6 +15,14 @@ from campaign.extensions import db
 from campaign.imports.models import ImportBatch, ImportStatus
 from tests.test_import_spreadsheet import MESSY_ROWS, csv_bytes, places  # noqa: F401 (fixture)
 
+MAPPING = {
+    "official_name": "Official Name", "email": "E-mail", "office": "Title",
+    "jurisdiction": "City/County", "state": "State", "fips": "FIPS", "policy": "Policy",
+    "stage": "Status", "pledged_on": "Date Pledged", "stage_date": "Last Update",
+    "evidence_url": "Evidence", "notes": "Notes", "visibility": "", "phone": "",
+    "target_date": "",
+}  # fmt: skip
+
 
 def upload(client, data: bytes, name: str = "helpdesk.csv"):
     return client.post(
@@ -22,6 +30,76 @@ def upload(client, data: bytes, name: str = "helpdesk.csv"):
         data={"file": (io.BytesIO(data), name)},
         content_type="multipart/form-data",
     )
+
+
+def field_labelled(page: str, label: str) -> str:
+    """The name of the form field a <label> names, as a person finds it by its label."""
+    match = re.search(rf'<label for="([^"]+)">{re.escape(label)}</label>', page)
+    assert match, f"no field labelled {label!r}"
+    field_id = match.group(1)
+    name = re.search(rf'id="{re.escape(field_id)}" name="([^"]+)"', page)
+    return name.group(1)
+
+
+def option_value(page: str, field: str, label_start: str) -> str:
+    """The value of the option of `field` whose text starts with `label_start`."""
+    select_html = page[page.index(f'name="{field}"') :]
+    select_html = select_html[: select_html.index("</select>")]
+    match = re.search(rf'<option value="([^"]*)"[^>]*>{re.escape(label_start)}', select_html)
+    assert match, f"no option {label_start!r} for {field}"
+    return match.group(1)
+
+
+def rows_needing_a_choice(page: str) -> int:
+    return int(re.search(r'<h2 id="choose">Needs a choice \((\d+)\)</h2>', page).group(1))
+
+
+@pytest.mark.usefixtures("places")
+def test_one_choice_per_spelling_settles_every_row_written_that_way(client, auth, make, catalog):
+    staff = make.user(Role.STAFF)
+    auth.login(staff.email)
+    rows = [
+        [f"Official {n}", f"o{n}@stpaul.example", "Council Member", "Saint Paul", "MN", "",
+         "protect students at school" if n % 2 else "Protect students at school ", "pledged",
+         "2025-03-04", "", "", ""]
+        for n in range(20)
+    ] + [
+        ["Cy Diaz", "cy@nm.example", "Trustee", "Dona Ana", "NM", "",
+         "Cancel detention contracts", "", "2025-04-01", "", "", ""],
+        ["Di Moss", "di@nm.example", "Trustee", "dona ana", "New Mexico", "",
+         "Cancel detention contracts", "", "2025-04-02", "", "", ""],
+    ]  # fmt: skip
+    columns_url = upload(client, csv_bytes(rows)).headers["Location"]
+    report_url = client.post(columns_url, data=MAPPING).headers["Location"]
+    page = client.get(report_url).get_data(as_text=True)
+    assert rows_needing_a_choice(page) == 22
+    assert page.count("Which policy is “") == 1  # one question for twenty rows
+    assert page.count("Which “") == 1  # and one for both spellings of Doña Ana
+    assert "Skip these 20 rows" in page and "Skip these 2 rows" in page
+
+    batch = db.session.scalar(select(ImportBatch))
+    policy = field_labelled(page, "Which policy is “Protect students at school”?")
+    response = client.post(
+        f"/staff/imports/{batch.id}/choices",
+        data={policy: option_value(page, policy, "Safe, welcoming schools"), "then": "check"},
+    )
+    assert response.status_code == 302
+    page = client.get(report_url).get_data(as_text=True)
+    assert rows_needing_a_choice(page) == 2
+    assert "Which policy is" not in page
+    place = field_labelled(page, "Which “Dona Ana, NM”?")
+    client.post(
+        f"/staff/imports/{batch.id}/choices",
+        data={place: option_value(page, place, "Doña Ana County, NM"), "then": "import"},
+    )
+    schools = db.session.scalars(
+        select(Commitment).where(Commitment.policy.has(slug="safe-welcoming-schools"))
+    ).all()
+    assert len(schools) == 20
+    both = db.session.scalars(
+        select(User).where(User.email.in_(["cy@nm.example", "di@nm.example"]))
+    )
+    assert {u.jurisdiction.key for u in both} == {"35013"}
 
 
 @pytest.mark.usefixtures("places")
@@ -36,14 +114,7 @@ def test_staff_upload_map_check_choose_and_import(client, auth, make, catalog):
     assert "Match the columns" in columns_page.get_data(as_text=True)
     assert '<option selected value="E-mail">' in columns_page.get_data(as_text=True)
 
-    mapping = {
-        "official_name": "Official Name", "email": "E-mail", "office": "Title",
-        "jurisdiction": "City/County", "state": "State", "fips": "FIPS", "policy": "Policy",
-        "stage": "Status", "pledged_on": "Date Pledged", "stage_date": "Last Update",
-        "evidence_url": "Evidence", "notes": "Notes", "visibility": "", "phone": "",
-        "target_date": "",
-    }  # fmt: skip
-    response = client.post(response.headers["Location"], data=mapping)
+    response = client.post(response.headers["Location"], data=MAPPING)
     assert response.status_code == 302
     report_url = response.headers["Location"]
     page = client.get(report_url).get_data(as_text=True)
@@ -54,8 +125,10 @@ def test_staff_upload_map_check_choose_and_import(client, auth, make, catalog):
     assert db.session.scalar(select(func.count(Commitment.id))) == 0
 
     batch = db.session.scalar(select(ImportBatch))
+    dona_ana = field_labelled(page, "Which “Dona Ana, NM”?")
     response = client.post(
-        f"/staff/imports/{batch.id}/choices", data={"j5": "35013", "then": "import"}
+        f"/staff/imports/{batch.id}/choices",
+        data={dona_ana: option_value(page, dona_ana, "Doña Ana County, NM"), "then": "import"},
     )
     assert response.status_code == 302
     result = client.get(report_url).get_data(as_text=True)
@@ -150,3 +223,42 @@ def test_a_spreadsheet_larger_than_any_form_uploads_within_the_import_limit(
     monkeypatch.setitem(app.config, "IMPORT_MAX_UPLOAD_BYTES", len(body) - 1)
     assert post().status_code == 413
     assert db.session.scalar(select(func.count(ImportBatch.id))) == 1
+
+
+@pytest.mark.usefixtures("places")
+def test_rows_without_a_date_are_skipped_or_dated_estimated_by_one_choice_per_file(
+    client, auth, make, catalog
+):
+    staff = make.user(Role.STAFF)
+    auth.login(staff.email)
+    undated = [
+        [f"Official {n}", f"u{n}@stpaul.example", "Council Member", "Saint Paul", "MN", "",
+         "Cancel ALPR contracts", "pledged", "", "", "", ""]
+        for n in range(3)
+    ]  # fmt: skip
+    columns_url = upload(client, csv_bytes([*undated, MESSY_ROWS[1]])).headers["Location"]
+    report_url = client.post(columns_url, data=MAPPING).headers["Location"]
+    page = client.get(report_url).get_data(as_text=True)
+    assert "Rows without a date (3)" in page
+    assert rows_needing_a_choice(page) == 3
+    batch = db.session.scalar(select(ImportBatch))
+
+    client.post(f"/staff/imports/{batch.id}/choices", data={"undated": "skip", "then": "check"})
+    page = client.get(report_url).get_data(as_text=True)
+    assert rows_needing_a_choice(page) == 0
+    assert page.count("rows without a date are skipped, as you chose for this file") == 3
+
+    client.post(
+        f"/staff/imports/{batch.id}/choices", data={"undated": "estimate", "then": "import"}
+    )
+    assert db.session.scalar(select(func.count(Commitment.id))) == 4
+    guessed = db.session.scalar(
+        select(Commitment).where(Commitment.official.has(email="u0@stpaul.example"))
+    )
+    assert guessed.pledged_on == batch.created_at.date()
+    detail = client.get(f"/commitments/{guessed.id}").get_data(as_text=True)
+    assert "date estimated" in detail
+    dated = db.session.scalar(
+        select(Commitment).where(Commitment.official.has(email="ana@stpaul.example"))
+    )
+    assert "date estimated" not in client.get(f"/commitments/{dated.id}").get_data(as_text=True)

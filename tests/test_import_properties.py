@@ -7,18 +7,14 @@ import csv
 import io
 from datetime import date
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from campaign.commitments.models import Visibility
 from campaign.commitments.stages import Stage
-from campaign.imports.sheets import (
-    STAGE_BY_WORD,
-    VISIBILITY_BY_WORD,
-    parse_date,
-    parse_stage,
-    parse_visibility,
-)
-from campaign.imports.spreadsheet import SpreadsheetError, guess_mapping, header_key, read_sheet
+from campaign.imports.sheets import parse_date, parse_stage, parse_visibility
+from campaign.imports.spreadsheet import SpreadsheetError, guess_mapping, read_sheet
 
 PROPERTIES = settings(
     max_examples=150,
@@ -31,26 +27,50 @@ cells = st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
 
 @PROPERTIES
 @given(cells)
-def test_stage_words_are_read_or_refused_never_guessed(text):
+def test_any_stage_cell_is_read_or_refused_never_a_crash(text):
     stage = parse_stage(text)
     assert stage is None or isinstance(stage, Stage)
-    if stage is not None and text.strip(" \t\n-_.!?"):
-        letters = " ".join(
-            "".join(c if c.isascii() and c.isalpha() else " " for c in text.lower()).split()
-        )
-        assert letters in STAGE_BY_WORD or letters == ""
 
 
-@PROPERTIES
-@given(st.sampled_from(sorted(STAGE_BY_WORD)), st.sampled_from(["", " ", "  ", "!"]))
-def test_stage_words_survive_case_and_padding(word, padding):
-    assert parse_stage(f"{padding}{word.upper()}{padding}") == STAGE_BY_WORD[word]
+@pytest.mark.parametrize(
+    ("written", "stage"),
+    [
+        ("PASSED", Stage.PASSED),
+        ("  adopted ", Stage.PASSED),
+        ("Voted", Stage.PASSED),
+        ("In Effect", Stage.IMPLEMENTED),
+        ("Signed on", Stage.PLEDGED),
+        ("", Stage.PLEDGED),  # a row with no stage records the pledge
+        ("On-Hold", Stage.STALLED),
+        ("in committee", Stage.INTRODUCED),
+        ("Canceled!", Stage.WITHDRAWN),
+        ("No longer", Stage.WITHDRAWN),
+    ],
+)
+def test_stage_words_staff_write_in_any_case_and_padding(written, stage):
+    assert parse_stage(written) == stage
 
 
-@PROPERTIES
-@given(st.sampled_from(sorted(VISIBILITY_BY_WORD)))
-def test_visibility_words_in_any_case(word):
-    assert parse_visibility(word.title()) == VISIBILITY_BY_WORD[word]
+@pytest.mark.parametrize("stage", list(Stage))
+def test_a_negated_or_unknown_stage_is_refused_not_guessed(stage):
+    assert parse_stage(f"not {stage.value}") is None
+    assert parse_stage(f"{stage.value} maybe") is None
+
+
+@pytest.mark.parametrize(
+    ("written", "visibility"),
+    [
+        ("Public", Visibility.PUBLIC),
+        ("YES", Visibility.PUBLIC),
+        ("Counted, not named", Visibility.COUNTED),
+        ("", Visibility.COUNTED),  # nobody is named without saying so
+        ("no", Visibility.COUNTED),
+        ("Staff only", Visibility.PRIVATE),
+        ("CONFIDENTIAL", Visibility.PRIVATE),
+    ],
+)
+def test_visibility_words_in_any_case(written, visibility):
+    assert parse_visibility(written) == visibility
 
 
 @PROPERTIES
@@ -114,7 +134,11 @@ def test_a_mapping_never_uses_one_column_twice(headers):
 
 
 @PROPERTIES
-@given(st.text(max_size=30))
-def test_header_keys_are_stable(header):
-    assert header_key(header_key(header)) == header_key(header)
-    assert header_key(f"  {header.upper()}_ ") == header_key(header.upper())
+@given(st.sampled_from(["Email", "E-mail", "Official Name", "City/County", "Date Pledged",
+                        "Status", "Notes", "FIPS"]),
+       st.sampled_from(["", " ", "  ", "_", " _ "]))  # fmt: skip
+def test_a_header_in_other_capitals_or_padding_maps_to_the_same_field(header, padding):
+    fields = {f: h for f, h in guess_mapping([header]).items() if h}
+    variant = f"{padding}{header.upper()}{padding}"
+    assert {f: h for f, h in guess_mapping([variant]).items() if h} == {f: variant for f in fields}
+    assert fields  # each of these is a header staff use

@@ -27,6 +27,76 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email_normalized == normalize_email(email)))
 
 
+def official_problem(user: User, jurisdiction: Jurisdiction) -> str | None:
+    """Why staff cannot record for this account in this jurisdiction; None when they can.
+
+    The one check of imports, mail triage and staff entries (a dry run asks it too).
+    """
+    if user.role != Role.OFFICIAL:
+        return f"{user.email} belongs to a {user.role.label.lower()} account"
+    if not user.active:
+        return f"the account of {user.email} is deactivated"
+    serves = user.jurisdiction
+    if serves is not None and serves.id != jurisdiction.id:
+        return (
+            f"{user.name} serves {serves.label} in the app, not {jurisdiction.label}: "
+            "correct the jurisdiction, or the official's account first"
+        )
+    return None
+
+
+def official_for(
+    *,
+    email: str,
+    name: str,
+    jurisdiction: Jurisdiction,
+    origin: AccountOrigin,
+    actor: User | None,
+    office_title: str | None = None,
+    phone: str | None = None,
+    known: dict[str, User] | None = None,
+    audits: list | None = None,
+) -> User:
+    """The official staff record for: found by email, else created (verified by that act).
+
+    `AccountError` when the account is not an official's, is deactivated, or serves another
+    jurisdiction (`official_problem`); an account with no place yet is given this one.
+    Imports pass `known` ({normalized email: user}, filled as accounts are made) and
+    `audits`, as for `commitments.operations.record_on_behalf`, so nothing flushes per row.
+    """
+    key = normalize_email(email)
+    user = known.get(key) if known is not None else find_user_by_email(email)
+    if user is None:
+        if not name:
+            raise AccountError(f"No name for {email}, who has no account yet.", field="name")
+        user = new_account(
+            email=email,
+            name=name,
+            password_hash=None,
+            role=Role.OFFICIAL,
+            office_title=office_title,
+            jurisdiction=jurisdiction,
+            origin=origin,
+            verified_by=actor,
+        )
+        user.phone = (phone or "").strip() or None
+        if known is not None:
+            known[key] = user
+        entry = ("user.created", user, *creation_audit(user))
+        if audits is not None:
+            audits.append(entry)
+        else:
+            db.session.flush()
+            record(actor, *entry)
+        return user
+    problem = official_problem(user, jurisdiction)
+    if problem:
+        raise AccountError(problem[:1].upper() + problem[1:] + ".", field="email")
+    if user.jurisdiction is None:
+        user.jurisdiction = jurisdiction
+    return user
+
+
 def create_user(
     *,
     email: str,
@@ -89,6 +159,7 @@ def new_account(
         name=name.strip(),
         password_hash=password_hash,
         role=role,
+        active=True,  # set now, not at flush: a bulk import asks before flushing
         office_title=(office_title or "").strip() or None,
         jurisdiction=jurisdiction,
         origin=origin,

@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Visibility
+from campaign.commitments.operations import TARGET_DATES
 from campaign.commitments.stages import Stage
 from campaign.forms import SelectField
 from campaign.validation import NOTE_MAX, DateWithin, WebLink, strip
@@ -48,7 +49,7 @@ def commit_form_class(policies: list[Policy]) -> type[FlaskForm]:
             f"target_{policy.id}",
             DateField(
                 "Target date (optional)",
-                validators=[Optional(), DateWithin(future_days=3650, past_days=0)],
+                validators=[Optional(), DateWithin(window=TARGET_DATES)],
             ),
         )
         setattr(

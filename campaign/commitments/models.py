@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -118,6 +119,8 @@ class TimelineEntry(db.Model):
     )
     stage: Mapped[Stage] = mapped_column(db_enum(Stage, "stage"))
     occurred_on: Mapped[date] = mapped_column(Date)
+    # The date is a guess: an imported row had none and staff chose the file's date for it.
+    date_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
     evidence_url: Mapped[str | None] = mapped_column(String(2000))
     note: Mapped[str | None] = mapped_column(Text)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import date
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from campaign.accounts.models import User
 from campaign.accounts.roles import can_see_private_commitments, can_view_commitment
-from campaign.audit.operations import record
+from campaign.audit.operations import record, record_many
 from campaign.catalog.models import Policy
 from campaign.commitments.disclosure import release
 from campaign.commitments.models import Commitment, TimelineEntry, Visibility
@@ -25,6 +26,10 @@ from campaign.commitments.visibility import (
 )
 from campaign.extensions import db
 from campaign.places.models import Jurisdiction
+from campaign.validation import DateWindow
+
+# A target date is today or later, within ten years: on the official's form and in imports.
+TARGET_DATES = DateWindow(past_days=0, future_days=3650)
 
 
 class CommitmentError(ValueError):
@@ -42,6 +47,7 @@ class Pledge:
     target_date: date | None
     note: str | None
     pledged_on: date | None = None  # history brought in by an import has its own dates
+    date_estimated: bool = False  # that date is a guess (an undated import row)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,15 @@ class Source:
 
     import_batch_id: int | None = None
     mail_message_id: int | None = None
+
+    @property
+    def words(self) -> str:
+        """How the audit trail says where it came from."""
+        if self.import_batch_id is not None:
+            return "imported"
+        if self.mail_message_id is not None:
+            return "from an email"
+        return "recorded by staff"
 
 
 def make_commitments(
@@ -127,6 +142,7 @@ def new_commitment(
         TimelineEntry(
             stage=Stage.PLEDGED,
             occurred_on=on,
+            date_estimated=pledge.date_estimated,
             note=pledge.note or None,
             recorded_by=recorded_by,
             import_batch_id=source.import_batch_id,
@@ -200,11 +216,37 @@ def advance(
     evidence_url: str | None = None,
     note: str | None = None,
     source: Source = Source(),
+    date_estimated: bool = False,
 ) -> TimelineEntry:
     """Check a stage move against the rules and apply it, unflushed; `CommitmentError` if not.
 
     The one place the stage and date rules are applied, for the progress form, staff
     recording a phone call, and imports alike.
+    """
+    check_progress(commitment, stage, occurred_on)
+    entry = TimelineEntry(
+        stage=stage,
+        occurred_on=occurred_on,
+        date_estimated=date_estimated,
+        evidence_url=evidence_url or None,
+        note=note or None,
+        recorded_by=recorded_by,
+        import_batch_id=source.import_batch_id,
+        mail_message_id=source.mail_message_id,
+    )
+    commitment.timeline.add(entry)
+    commitment.stage = stage
+    if stage.rank > commitment.furthest_stage.rank:
+        commitment.furthest_stage = stage
+    commitment.stage_changed_on = occurred_on
+    return entry
+
+
+def check_progress(commitment: Commitment, stage: Stage, occurred_on: date) -> None:
+    """The stage and date rules of a move, checked without changing anything.
+
+    `CommitmentError` names the field at fault. Planners (the spreadsheet dry run) call it
+    to say what a row would do; `advance` calls it before every move.
     """
     try:
         check_transition(commitment.stage, commitment.furthest_stage, stage)
@@ -218,21 +260,167 @@ def advance(
             f"{commitment.stage_changed_on.year}).",
             field="occurred_on",
         )
-    entry = TimelineEntry(
-        stage=stage,
-        occurred_on=occurred_on,
-        evidence_url=evidence_url or None,
-        note=note or None,
-        recorded_by=recorded_by,
-        import_batch_id=source.import_batch_id,
-        mail_message_id=source.mail_message_id,
+
+
+def check_target_date(target_date: date | None) -> None:
+    """The official's form's rule for a target date, for everyone who records one."""
+    problem = TARGET_DATES.problem(target_date) if target_date else None
+    if problem:
+        raise CommitmentError(
+            f"The target date {target_date.isoformat()} cannot be used: "
+            f"{problem[:1].lower()}{problem[1:]}",
+            field="target_date",
+        )
+
+
+# --- Recording on an official's behalf -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reported:
+    """What an official told staff (by phone, in an email, in a helpdesk spreadsheet)."""
+
+    stage: Stage
+    on: date  # the date of that stage
+    visibility: Visibility = Visibility.COUNTED
+    pledged_on: date | None = None  # when it was pledged, if earlier than `on` (sheets know)
+    target_date: date | None = None
+    evidence_url: str | None = None
+    note: str | None = None
+    date_estimated: bool = False  # staff gave an undated report a date of their own
+
+
+class Step(enum.StrEnum):
+    """What recording a report does to the official's commitment to that policy."""
+
+    CREATE = "create"
+    ADVANCE = "advance"
+    ALREADY = "already"  # recorded at that stage already
+    LATER = "later"  # the app has a later update than this report
+
+
+@dataclass(frozen=True)
+class Decision:
+    step: Step
+    reason: str
+
+    @property
+    def writes(self) -> bool:
+        return self.step in (Step.CREATE, Step.ADVANCE)
+
+
+def decide_on_behalf(commitment: Commitment | None, reported: Reported) -> Decision:
+    """What recording `reported` does, given the commitment the app has (or None).
+
+    The one rule for the spreadsheet dry run, the import itself and mail triage: news the
+    app already has, or older than what it has, changes nothing and is said so.
+    """
+    stage, on = reported.stage, reported.on
+    if commitment is None:
+        then = "" if stage == Stage.PLEDGED else f", then {stage.label.lower()}"
+        pledged_on = (reported.pledged_on or on).isoformat()
+        return Decision(Step.CREATE, f"New commitment: pledged {pledged_on}{then}.")
+    if commitment.stage == stage:
+        return Decision(Step.ALREADY, f"Already recorded as {stage.label.lower()}.")
+    try:
+        check_progress(commitment, stage, on)
+    except CommitmentError:
+        return Decision(
+            Step.LATER,
+            f"The app already has a later update: {commitment.stage.label.lower()} on "
+            f"{commitment.stage_changed_on.isoformat()}.",
+        )
+    return Decision(
+        Step.ADVANCE,
+        f"{commitment.stage.label} → {stage.label.lower()} on {on.isoformat()}.",
     )
-    commitment.timeline.add(entry)
-    commitment.stage = stage
-    if stage.rank > commitment.furthest_stage.rank:
-        commitment.furthest_stage = stage
-    commitment.stage_changed_on = occurred_on
-    return entry
+
+
+@dataclass
+class Recorded:
+    decision: Decision
+    commitment: Commitment | None
+
+
+_LOOK_IT_UP = object()
+
+
+def record_on_behalf(
+    official: User,
+    policy: Policy,
+    reported: Reported,
+    *,
+    recorded_by: User | None,
+    source: Source,
+    existing: Commitment | object | None = _LOOK_IT_UP,
+    audits: list | None = None,
+) -> Recorded:
+    """Record what an official reported through staff: a new commitment, or a step forward.
+
+    The one recipe for imports, mail triage and staff entries: the target date is checked as
+    on the official's form, the note goes with the entry of the reported stage, and the stage
+    moves by `decide_on_behalf`. `official` comes from `accounts.operations.official_for`
+    (found or created, jurisdiction checked). Nothing is flushed when `audits` is given: the
+    audit entries are appended to it for the caller to write after one flush of many rows
+    (`audit.operations.record_many`); otherwise this flushes and audits now.
+    """
+    if official.jurisdiction is None:
+        raise CommitmentError(
+            f"{official.name} has no jurisdiction in the app yet: add it to their account first."
+        )
+    if existing is _LOOK_IT_UP:
+        existing = db.session.scalar(
+            select(Commitment).where(
+                Commitment.official_id == official.id, Commitment.policy_id == policy.id
+            )
+        )
+    decision = decide_on_behalf(existing, reported)
+    if not decision.writes:
+        return Recorded(decision, existing)
+    pending: list[tuple[str, object, str, dict]] = []
+    commitment = existing
+    if commitment is None:
+        check_target_date(reported.target_date)
+        pledged_on = reported.pledged_on or reported.on
+        pledge = Pledge(
+            policy,
+            reported.visibility,
+            reported.target_date,
+            reported.note if reported.stage == Stage.PLEDGED else None,
+            pledged_on,
+            reported.date_estimated,
+        )
+        commitment = new_commitment(
+            official, pledge, pledged_on, recorded_by=recorded_by, source=source
+        )
+        summary, changes = creation_audit(pledge)
+        pending.append(("commitment.created", commitment, f"{summary}, {source.words}", changes))
+    if reported.stage != Stage.PLEDGED or existing is not None:
+        before = commitment.stage
+        advance(
+            commitment,
+            stage=reported.stage,
+            occurred_on=reported.on,
+            recorded_by=recorded_by,
+            evidence_url=reported.evidence_url,
+            note=reported.note,
+            source=source,
+            date_estimated=reported.date_estimated,
+        )
+        pending.append(
+            (
+                "commitment.stage_changed",
+                commitment,
+                *progress_audit(policy.short_title, before, reported.stage, reported.on),
+            )
+        )
+    if audits is not None:
+        audits.extend(pending)
+    else:
+        db.session.flush()
+        record_many(recorded_by, pending)
+        db.session.flush()
+    return Recorded(decision, commitment)
 
 
 def progress_audit(

@@ -12,10 +12,12 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from sqlalchemy import select
 from wtforms import SelectChoice
 
 from campaign.accounts.invitations import send_invitations, unclaimed
-from campaign.accounts.models import User
+from campaign.accounts.models import AccountOrigin, User
+from campaign.accounts.operations import AccountError, official_for
 from campaign.accounts.roles import (
     Role,
     can_see_contact_details,
@@ -23,6 +25,12 @@ from campaign.accounts.roles import (
     is_staff,
 )
 from campaign.audit.operations import entries_for
+from campaign.catalog.models import Policy
+from campaign.catalog.operations import get_policy_by_slug
+from campaign.commitments.models import Visibility
+from campaign.commitments.operations import CommitmentError, Reported, Source, record_on_behalf
+from campaign.commitments.stages import Stage
+from campaign.directory.forms import PhoneEntryForm
 from campaign.directory.queries import directory, visible_commitments_of
 from campaign.exports import csv_response
 from campaign.extensions import db
@@ -79,18 +87,30 @@ def export_csv():
     return csv_response("officials.csv", header, rows)
 
 
-@bp.route("/<id:official_id>")
-@role_required(can_view_directory)
-def official(official_id: int):
+def _official_or_404(official_id: int) -> User:
     person = db.session.get(User, official_id)
     if person is None or person.role != Role.OFFICIAL:
         abort(404)
+    return person
+
+
+@bp.route("/<id:official_id>")
+@role_required(can_view_directory)
+def official(official_id: int):
+    return _official_page(_official_or_404(official_id))
+
+
+def _official_page(person: User, phone_form: PhoneEntryForm | None = None, status: int = 200):
+    official_id = person.id
     commitments = visible_commitments_of(person, current_user)
     if not commitments and not is_staff(current_user):
         abort(404)  # organizers only know officials with a public commitment
     staff = can_see_contact_details(current_user)
     contact_form = assign_form = None
     if staff:
+        if phone_form is None:
+            phone_form = PhoneEntryForm(formdata=None, occurred_on=today())
+        phone_form.set_policy_choices(list_policies())
         contact_form = ContactForm(formdata=None, contacted_on=today())
         assign_form = AssignForm(formdata=None)
         assign_form.owner.choices = [SelectChoice("", "Nobody")] + [
@@ -106,7 +126,57 @@ def official(official_id: int):
         show_contacts=staff,
         contacts=contact_log(person.id) if staff else [],
         audit=entries_for("user", person.id) if staff else [],
-    )
+        phone_form=phone_form,
+    ), status
+
+
+@bp.route("/<id:official_id>/by-phone", methods=["POST"])
+@role_required(is_staff)
+def record_by_phone(official_id: int):
+    """Record a commitment, or a step forward, that the official told staff about by phone."""
+    person = _official_or_404(official_id)
+    form = PhoneEntryForm()
+    form.set_policy_choices(list_policies())
+    if form.validate_on_submit():
+        policy = get_policy_by_slug(form.policy.data)
+        reported = Reported(
+            stage=Stage(form.stage.data),
+            on=form.occurred_on.data,
+            visibility=Visibility(form.visibility.data),
+            target_date=form.target_date.data,
+            note=form.note.data,
+        )
+        try:
+            if person.jurisdiction is not None:  # checked as imports and mail check it
+                official_for(
+                    email=person.email,
+                    name=person.name,
+                    jurisdiction=person.jurisdiction,
+                    origin=AccountOrigin.STAFF,
+                    actor=current_user,
+                )
+            done = record_on_behalf(
+                person, policy, reported, recorded_by=current_user, source=Source()
+            )
+        except (AccountError, CommitmentError) as error:
+            db.session.rollback()
+            person = _official_or_404(official_id)
+            # A refused account (deactivated, another place) is said at the top of the form.
+            fields = ("stage", "occurred_on", "target_date")
+            target = form[error.field] if error.field in fields else form.policy
+            target.errors = [*target.errors, str(error)]
+        else:
+            db.session.commit()
+            if done.decision.writes:
+                flash(
+                    f"Recorded for {person.name}: {policy.short_title} is "
+                    f"{done.commitment.stage.label.lower()}.",
+                    "success",
+                )
+            else:
+                flash(f"Nothing changed: {done.decision.reason}", "info")
+            return redirect(url_for("directory.official", official_id=official_id))
+    return _official_page(person, form, 422)
 
 
 @bp.route("/<id:official_id>/invite", methods=["POST"])
@@ -127,3 +197,8 @@ def invite(official_id: int):
         else:
             flash("The invitation could not be sent: the mail server refused it.", "error")
     return redirect(url_for("directory.official", official_id=official_id))
+
+
+def list_policies() -> list[Policy]:
+    """The catalog's policies in catalog order, for the phone entry's choice."""
+    return list(db.session.scalars(select(Policy).order_by(Policy.priority_id, Policy.position)))

@@ -39,8 +39,18 @@ def _actor(email: str | None):
 @click.option("--commit", is_flag=True, help="Write the rows (without it: a dry run).")
 @click.option("--by", "by_email", help="The staff member doing the import (for the audit trail).")
 @click.option("--verbose", is_flag=True, help="List every row, not only the ones not imported.")
+@click.option(
+    "--undated",
+    type=click.Choice(["skip", "estimate"]),
+    help="Rows with no date: skip them, or record them with today's date marked estimated.",
+)
 def import_commitments_command(
-    file: Path, overrides: tuple[str, ...], commit: bool, by_email: str | None, verbose: bool
+    file: Path,
+    overrides: tuple[str, ...],
+    commit: bool,
+    by_email: str | None,
+    verbose: bool,
+    undated: str | None,
 ) -> None:
     """Import a CSV or XLSX of past commitments (dry run unless --commit)."""
     from campaign.imports.models import ImportBatch, ImportKind, ImportStatus
@@ -81,7 +91,8 @@ def import_commitments_command(
     problems = check_mapping(mapping, sheet.headers)
     if problems:
         raise click.ClickException(" ".join(problems) + " Use --map FIELD=COLUMN.")
-    plan = plan_rows(sheet, mapping)
+    choices = {"undated": undated} if undated else {}
+    plan = plan_rows(sheet, mapping, choices)
     for row in plan.rows:
         if verbose or row.action in (Action.FAIL, Action.CHOOSE):
             click.echo(f"  row {row.number}: {row.action.label}: {row.reason}")
@@ -102,6 +113,7 @@ def import_commitments_command(
         size=len(data),
         uploaded_by=actor,
         mapping_json=json.dumps(mapping),
+        choices_json=json.dumps(choices),
     )
     store_sheet(batch, sheet)
     db.session.add(batch)

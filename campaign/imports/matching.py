@@ -18,7 +18,13 @@ from sqlalchemy import select
 from campaign.catalog.models import Policy
 from campaign.catalog.toolkit import TOOLKIT
 from campaign.extensions import db
-from campaign.places.matching import STATES, normalize_name, parse_state, split_state
+from campaign.places.matching import (
+    STATES,
+    normalize_name,
+    parse_state,
+    read_place_name,
+    split_state,
+)
 from campaign.places.models import Jurisdiction, JurisdictionKind
 from campaign.places.search import Match, get_by_key, resolve_jurisdiction
 
@@ -171,19 +177,27 @@ class JurisdictionMatcher:
         says which ("County Commissioner"); the report notes that it did.
         """
         name, state = split_state(query)
-        needle = normalize_name(name)
-        rows = [
-            (jurisdiction_id, kind)
-            for candidate in (needle, f"{needle} county", f"{needle} city")
-            for jurisdiction_id, row_state, kind in self._by_name.get(candidate, ())
-            if state is None or row_state == state
-        ]
+        typed = read_place_name(name)
+        rows = self._named(typed.names, state, None)
+        if not rows and typed.fallback:  # "City of Raleigh": Raleigh, the place
+            kind = JurisdictionKind(typed.kind) if typed.kind else None
+            rows = self._named(typed.fallback, state, kind)
         if len(rows) == 1:
             return rows[0][0], None
         of_kind = [jurisdiction_id for jurisdiction_id, kind in rows if kind == hint]
         if hint is not None and len(of_kind) == 1:
             return of_kind[0], f"“{query}” read as the {hint.label.lower()}, from the office"
         return None, None
+
+    def _named(
+        self, names: tuple[str, ...], state: str | None, kind: JurisdictionKind | None
+    ) -> list[tuple[int, JurisdictionKind]]:
+        return [
+            (jurisdiction_id, row_kind)
+            for candidate in names
+            for jurisdiction_id, row_state, row_kind in self._by_name.get(candidate, ())
+            if (state is None or row_state == state) and (kind is None or row_kind == kind)
+        ]
 
 
 _COUNTY_OFFICE = {"county", "commissioner", "commissioners", "supervisor", "supervisors",
@@ -205,10 +219,11 @@ def kind_hint(office: str) -> JurisdictionKind | None:
 
 # Capitalised words on one line: "Saint Paul", "Prince George's", "Doña Ana".
 _WORDS = r"(?:[A-Z][\w'.’-]*[ ]){0,3}[A-Z][\w'.’-]*"
-# "City of Saint Paul", "Town of Chapel Hill"
-_OF_PLACE = re.compile(rf"\b(?:City|Town|Village|Borough|Township|County) of ({_WORDS})")
-# "Dona Ana County", "Orleans Parish"
-_COUNTY = re.compile(rf"\b({_WORDS}[ ](?:County|Parish|Borough))\b")
+# "City of Saint Paul", "Town of Chapel Hill": the whole phrase, read by read_place_name
+_OF_PLACE = re.compile(rf"\b((?:City|Town|Village|Township|County|Parish) of {_WORDS})")
+_BOROUGH_OF = re.compile(rf"\bBorough of ({_WORDS})")
+# "Dona Ana County", "Orleans Parish", "Hamilton Township"
+_COUNTY = re.compile(rf"\b({_WORDS}[ ](?:County|Parish|Borough|Township))\b")
 # "Saint Paul, MN", "Bay City, Michigan"
 _STATE_NAMES = "|".join(sorted((re.escape(n) for n in STATES.values()), key=len, reverse=True))
 _WITH_STATE = re.compile(rf"\b({_WORDS}),[ ]?({_STATE_NAMES}|[A-Z]{{2}})\b")
@@ -229,6 +244,7 @@ def jurisdictions_mentioned(text: str, limit: int = 3) -> list[Jurisdiction]:
             phrases.append((match.group(1), match.group(2)))
     phrases += [(m.group(1), "") for m in _COUNTY.finditer(text)]
     phrases += [(m.group(1), "") for m in _OF_PLACE.finditer(text)]
+    phrases += [(m.group(1), "") for m in _BOROUGH_OF.finditer(text)]
     counts: dict[int, int] = {}
     rows: dict[int, Jurisdiction] = {}
     resolved: dict[tuple[str, str], Jurisdiction | None] = {}
@@ -247,7 +263,7 @@ def _longest_exact_ending(words: str, state: str) -> Jurisdiction | None:
     parts = words.split()
     for start in range(len(parts)):
         name = " ".join(parts[start:])
-        if name.lower() in ("county", "parish", "borough"):
+        if name.lower() in ("county", "parish", "borough", "township") or name.startswith("of "):
             break
         resolution = resolve_jurisdiction(f"{name}, {state}" if state else name)
         if resolution.jurisdiction is not None:

@@ -55,7 +55,8 @@ class ImportBatch(db.Model):
     # cancelled, then emptied: the data lives on in the records it created.
     sheet_json: Mapped[str | None] = mapped_column(Text)
     mapping_json: Mapped[str | None] = mapped_column(Text)  # {field: header}
-    choices_json: Mapped[str | None] = mapped_column(Text)  # {"j12": key, "p12": slug}
+    # {spelling: jurisdiction key or policy slug, "undated": "skip" or "estimate"}
+    choices_json: Mapped[str | None] = mapped_column(Text)
     summary_json: Mapped[str | None] = mapped_column(Text)  # counts and per-item report
 
     uploaded_by: Mapped[User | None] = relationship()

@@ -24,26 +24,24 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from campaign.accounts.models import AccountOrigin, User, normalize_email
-from campaign.accounts.operations import creation_audit as account_audit
-from campaign.accounts.operations import new_account
-from campaign.accounts.roles import Role
+from campaign.accounts.operations import AccountError, official_for, official_problem
 from campaign.audit.operations import record, record_many
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Commitment, Visibility
 from campaign.commitments.operations import (
     CommitmentError,
-    Pledge,
+    Reported,
     Source,
-    advance,
-    creation_audit,
-    new_commitment,
-    progress_audit,
+    check_target_date,
+    decide_on_behalf,
+    record_on_behalf,
 )
-from campaign.commitments.stages import Stage, next_stages
+from campaign.commitments.stages import Stage
 from campaign.extensions import db
 from campaign.imports.matching import JurisdictionMatcher, PolicyMatcher
 from campaign.imports.models import ImportBatch, ImportStatus, SavedMapping
 from campaign.imports.spreadsheet import FIELD_NAMES, Sheet, header_key
+from campaign.places.matching import normalize_name, parse_state
 from campaign.places.models import Jurisdiction
 from campaign.places.search import get_by_key
 from campaign.timeutil import today, utcnow
@@ -94,11 +92,30 @@ class RowPlan:
     policy_candidates: list[Policy] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     new_official: bool = False
+    jurisdiction_spelling: str = ""  # the choice (and form field) its place's spelling shares
+    undated: bool = False  # the row gives no date at all
+    date_estimated: bool = False  # ...and is recorded with its file's date, as staff chose
+    policy_spelling: str = ""
+
+    @property
+    def reported(self) -> Reported:
+        """The row as what the official reported, for `record_on_behalf`."""
+        return Reported(
+            stage=self.stage,
+            on=self.stage_on,
+            visibility=self.visibility,
+            pledged_on=self.pledged_on,
+            target_date=self.target_date,
+            evidence_url=self.evidence_url,
+            note=self.note,
+            date_estimated=self.date_estimated,
+        )
 
 
 @dataclass
 class Plan:
     rows: list[RowPlan]
+    policies: list[Policy] = field(default_factory=list)  # the catalog, to choose from
 
     @property
     def counts(self) -> dict[Action, int]:
@@ -111,6 +128,71 @@ class Plan:
 
     def of(self, action: Action) -> list[RowPlan]:
         return [row for row in self.rows if row.action == action]
+
+    @property
+    def undated(self) -> int:
+        """Rows with no date at all, for the one choice of what to do with them."""
+        return sum(1 for row in self.rows if row.undated and row.action != Action.FAIL)
+
+    def choices_needed(self) -> list[ChoiceGroup]:
+        """Each spelling a person must settle, once, with the rows that wait for it.
+
+        Twenty rows that say "protect students at school" are one choice, not twenty.
+        """
+        groups: dict[str, ChoiceGroup] = {}
+        for row in self.of(Action.CHOOSE):
+            if row.jurisdiction is None:
+                group = groups.setdefault(
+                    row.jurisdiction_spelling,
+                    ChoiceGroup(
+                        row.jurisdiction_spelling,
+                        "jurisdiction",
+                        row.jurisdiction_text,
+                        [(m.jurisdiction.key, f"{m.jurisdiction.label} — {m.description}")
+                         for m in row.jurisdiction_candidates],
+                    ),
+                )  # fmt: skip
+                group.rows.append(row)
+            if row.policy is None:
+                group = groups.setdefault(
+                    row.policy_spelling,
+                    ChoiceGroup(
+                        row.policy_spelling,
+                        "policy",
+                        row.policy_text,
+                        # The likeliest first, then the rest of the (short) catalog: a
+                        # loose name may mean a policy the matcher did not think of.
+                        [(p.slug, p.short_title) for p in row.policy_candidates]
+                        + [
+                            (p.slug, p.short_title)
+                            for p in self.policies
+                            if p not in row.policy_candidates
+                        ],
+                    ),
+                )
+                group.rows.append(row)
+        return sorted(groups.values(), key=lambda g: (g.kind != "jurisdiction", -len(g.rows)))
+
+
+@dataclass
+class ChoiceGroup:
+    """One spelling that needs a person's choice: a place or policy the sheet names loosely."""
+
+    name: str  # the form field, and the key of the saved choice
+    kind: str  # "jurisdiction" or "policy"
+    text: str  # as the sheet writes it
+    options: list[tuple[str, str]]  # (value, label) of each candidate
+    rows: list[RowPlan] = field(default_factory=list)
+
+    @property
+    def allowed(self) -> set[str]:
+        return {value for value, _label in self.options}
+
+
+def spelling_key(prefix: str, *parts: str) -> str:
+    """The saved choice of one spelling: the same for "Dona Ana, NM" and "dona ana, New Mexico"."""
+    text = "\x1f".join(parts)
+    return f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
 class ImportRefused(ValueError):
@@ -278,11 +360,26 @@ def remember_mapping(headers: list[str], mapping: dict[str, str | None]) -> None
 # --- Planning -----------------------------------------------------------------------------
 
 
+UNDATED_CHOICES = {
+    "skip": "Skip them",
+    "estimate": "Record them with the file's date, marked “date estimated”",
+}
+
+
 def plan_rows(
-    sheet: Sheet, mapping: dict[str, str | None], choices: dict[str, str] | None = None
+    sheet: Sheet,
+    mapping: dict[str, str | None],
+    choices: dict[str, str] | None = None,
+    *,
+    batch_date: date | None = None,
 ) -> Plan:
-    """What importing `sheet` would do now, row by row. Reads only."""
+    """What importing `sheet` would do now, row by row. Reads only.
+
+    `batch_date` is the day the file came in: the date of rows that have none, when staff
+    choose to record them (`choices["undated"] == "estimate"`) rather than skip them.
+    """
     choices = choices or {}
+    batch_date = batch_date or today()
     columns = {f: sheet.headers.index(h) for f, h in mapping.items() if h in sheet.headers}
     jurisdictions = JurisdictionMatcher()
     policies = PolicyMatcher()
@@ -304,26 +401,58 @@ def plan_rows(
     for number, row_values in values:
         plan = RowPlan(number=number, action=Action.CREATE)
         try:
-            _read_values(plan, row_values)
+            _read_values(plan, row_values, batch_date)
             _match_places_and_policies(
                 plan, row_values, jurisdictions, policies, policy_by_slug, choices
             )
+            if plan.undated:
+                _undated(plan, choices.get("undated"), batch_date)
             if plan.action == Action.CREATE:
                 _decide(plan, known_users, existing, planned_officials, seen_pairs)
         except ValueError as error:
             plan.action = Action.FAIL
             plan.reason = _sentence(str(error))
         rows.append(plan)
-    return Plan(rows)
+    return Plan(rows, policies.policies)
 
 
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
-def _read_values(plan: RowPlan, v: dict[str, str]) -> None:
+def _undated(plan: RowPlan, choice: str | None, batch_date: date) -> None:
+    """A row without any date: skipped, or recorded on the file's date, as staff chose once."""
+    if choice == "estimate":
+        plan.date_estimated = True
+        plan.notes.append(
+            f"No date: recorded with the file's date, {batch_date.isoformat()}, "
+            "marked “date estimated”."
+        )
+        return
+    if plan.action == Action.CHOOSE:
+        plan.reason += " Choose too what to do with rows without a date."
+    elif choice == "skip":
+        plan.action = Action.SKIP
+        plan.reason = "No date: rows without a date are skipped, as you chose for this file."
+    else:
+        plan.action = Action.CHOOSE
+        plan.reason = (
+            "No date: choose whether rows without a date are skipped or recorded with "
+            "the file's date."
+        )
+
+
+def _read_values(plan: RowPlan, v: dict[str, str], batch_date: date) -> None:
     plan.jurisdiction_text = ", ".join(x for x in (v.get("jurisdiction"), v.get("state")) if x)
     plan.policy_text = v.get("policy", "")
+    state = v.get("state", "")
+    plan.jurisdiction_spelling = spelling_key(
+        "j",
+        normalize_name(v.get("jurisdiction", "")),
+        parse_state(state) or normalize_name(state),
+        "".join(ch for ch in v.get("fips", "") if ch.isdigit()),
+    )
+    plan.policy_spelling = spelling_key("p", normalize_name(plan.policy_text))
     plan.email = _checked_email(v.get("email", ""))
     plan.name = " ".join(v.get("official_name", "").split())[:120]
     plan.office = " ".join(v.get("office", "").split())[:120]
@@ -342,11 +471,10 @@ def _read_values(plan: RowPlan, v: dict[str, str]) -> None:
     pledged_on = _checked_past_date(parse_date(v.get("pledged_on", "")), "pledge date")
     stage_on = _checked_past_date(parse_date(v.get("stage_date", "")), "stage date")
     plan.target_date = parse_date(v.get("target_date", ""))
-    if plan.target_date and not EARLIEST_DATE <= plan.target_date <= today() + timedelta(days=3650):
-        raise ValueError(f"the target date {plan.target_date.isoformat()} is out of range")
     if pledged_on is None and stage_on is None:
-        raise ValueError("no date: add the date pledged (or the date of the stage)")
-    if pledged_on is None:
+        plan.undated = True
+        pledged_on = stage_on = batch_date
+    elif pledged_on is None:
         plan.notes.append("No pledge date: the stage date is used.")
     elif stage_on is None and stage != Stage.PLEDGED:
         plan.notes.append(f"No date for “{stage.label.lower()}”: the pledge date is used.")
@@ -371,11 +499,12 @@ def _match_places_and_policies(
     policy_by_slug: dict[str, Policy],
     choices: dict[str, str],
 ) -> None:
-    chosen_key = choices.get(f"j{plan.number}")
+    # A choice for the row itself (kept from before choices were made per spelling) first.
+    chosen_key = choices.get(f"j{plan.number}") or choices.get(plan.jurisdiction_spelling)
     if chosen_key:
         plan.jurisdiction = get_by_key(chosen_key)
         if plan.jurisdiction is None:
-            raise ValueError("the jurisdiction chosen for this row no longer exists")
+            raise ValueError("the jurisdiction chosen for this spelling no longer exists")
     else:
         found = jurisdictions.match(
             v.get("jurisdiction", ""), v.get("state", ""), v.get("fips", ""), v.get("office", "")
@@ -386,11 +515,11 @@ def _match_places_and_policies(
             raise ValueError(found.note or "no matching jurisdiction")
         if found.value is not None and found.note:
             plan.notes.append(_sentence(found.note))
-    chosen_slug = choices.get(f"p{plan.number}")
+    chosen_slug = choices.get(f"p{plan.number}") or choices.get(plan.policy_spelling)
     if chosen_slug:
         plan.policy = policy_by_slug.get(chosen_slug)
         if plan.policy is None:
-            raise ValueError("the policy chosen for this row no longer exists")
+            raise ValueError("the policy chosen for this spelling no longer exists")
     else:
         found = policies.match(v.get("policy", ""))
         plan.policy = found.value
@@ -424,19 +553,15 @@ def _decide(
         return
     user = known_users.get(key)
     if user is not None:
-        if user.role != Role.OFFICIAL:
-            raise ValueError(f"{plan.email} belongs to a {user.role.label.lower()} account")
-        if not user.active:
-            raise ValueError(f"the account of {plan.email} is deactivated")
-        if user.jurisdiction_id is not None and user.jurisdiction_id != plan.jurisdiction.id:
-            serves = user.jurisdiction.label if user.jurisdiction else "another jurisdiction"
-            raise ValueError(
-                f"{user.name} serves {serves} in the app; this row says {plan.jurisdiction.label}"
-            )
+        problem = official_problem(user, plan.jurisdiction)
+        if problem:
+            raise ValueError(problem)
         commitment = existing.get((user.id, plan.policy.id))
         if commitment is not None:
             seen_pairs[pair] = plan.number
-            _decide_existing(plan, commitment)
+            decision = decide_on_behalf(commitment, plan.reported)
+            plan.action = Action.UPDATE if decision.writes else Action.SKIP
+            plan.reason = decision.reason
             return
     if user is None or user.jurisdiction_id is None:
         # A new official, or one the app has no place for yet: their rows must agree.
@@ -451,28 +576,10 @@ def _decide(
                 f"row {first.number} puts {plan.email} in {first.jurisdiction.label}; "
                 f"this row says {plan.jurisdiction.label}"
             )
+    check_target_date(plan.target_date)  # as the official's own form does
     seen_pairs[pair] = plan.number
     plan.action = Action.CREATE
-    stage = "" if plan.stage == Stage.PLEDGED else f", then {plan.stage.label.lower()}"
-    plan.reason = f"New commitment: pledged {plan.pledged_on.isoformat()}{stage}."
-
-
-def _decide_existing(plan: RowPlan, commitment: Commitment) -> None:
-    current = commitment.stage
-    if plan.stage == current:
-        plan.action = Action.SKIP
-        plan.reason = f"Already recorded as {current.label.lower()}."
-        return
-    later_in_app = current != Stage.PLEDGED and plan.stage_on < commitment.stage_changed_on
-    if plan.stage not in next_stages(current, commitment.furthest_stage) or later_in_app:
-        plan.action = Action.SKIP
-        plan.reason = (
-            f"The app already has a later update: {current.label.lower()} on "
-            f"{commitment.stage_changed_on.isoformat()}."
-        )
-        return
-    plan.action = Action.UPDATE
-    plan.reason = f"{current.label} → {plan.stage.label.lower()} on {plan.stage_on.isoformat()}."
+    plan.reason = decide_on_behalf(None, plan.reported).reason
 
 
 def _users_by_email(emails: set[str]) -> dict[str, User]:
@@ -508,6 +615,11 @@ def sheet_of(batch: ImportBatch) -> Sheet:
     return Sheet(data["headers"], [(n, cells) for n, cells in data["rows"]])
 
 
+def batch_day(batch: ImportBatch) -> date:
+    """The day a file came in: the date given to its undated rows, if staff choose so."""
+    return batch.created_at.date() if batch.created_at else today()
+
+
 def store_sheet(batch: ImportBatch, sheet: Sheet) -> None:
     batch.sheet_json = json.dumps(
         {"headers": sheet.headers, "rows": sheet.rows}, ensure_ascii=False, separators=(",", ":")
@@ -536,21 +648,21 @@ def apply_plan(batch: ImportBatch, actor: User | None) -> Plan:
     ).rowcount
     if sheet is None or claimed != 1:
         raise ImportRefused("This file has already been imported or was cancelled.")
-    plan = plan_rows(sheet, batch.mapping, batch.choices)
+    plan = plan_rows(sheet, batch.mapping, batch.choices, batch_date=batch_day(batch))
     source = Source(import_batch_id=batch.id)
     writes = [row for row in plan.rows if row.action in (Action.CREATE, Action.UPDATE)]
     officials: dict[str, User] = _users_by_email({normalize_email(row.email) for row in writes})
     existing = _commitments_of(officials.values())
     for start in range(0, len(writes), WRITE_CHUNK):
-        audits: list[tuple[str, object, tuple[str, dict]]] = []
+        audits: list[tuple[str, object, str, dict]] = []
         with db.session.no_autoflush:
             for row in writes[start : start + WRITE_CHUNK]:
                 try:
                     _write_row(row, officials, existing, actor, source, audits)
-                except CommitmentError as error:  # the plan was checked; this is a safeguard
+                except (AccountError, CommitmentError) as error:  # planned; a safeguard
                     raise ImportRefused(f"Row {row.number}: {error}") from error
         db.session.flush()
-        record_many(actor, [(action, subj, *summary) for action, subj, summary in audits])
+        record_many(actor, audits)
     db.session.refresh(batch, ["status", "applied_at"])
     batch.summary_json = json.dumps(report_of(plan), ensure_ascii=False)
     batch.sheet_json = None  # the rows now live in the records they made
@@ -573,47 +685,26 @@ def _write_row(
     source: Source,
     audits: list,
 ) -> None:
-    if row.action == Action.UPDATE:
-        commitment = existing[(officials[normalize_email(row.email)].id, row.policy.id)]
-    else:
-        official = officials.get(normalize_email(row.email))
-        if official is None:
-            official = new_account(
-                email=row.email,
-                name=row.name,
-                password_hash=None,
-                role=Role.OFFICIAL,
-                office_title=row.office,
-                jurisdiction=row.jurisdiction,
-                origin=AccountOrigin.IMPORT,
-                verified_by=actor,
-            )
-            official.phone = row.phone or None
-            officials[normalize_email(row.email)] = official
-            audits.append(("user.created", official, account_audit(official)))
-        elif official.jurisdiction_id is None:
-            official.jurisdiction = row.jurisdiction
-        note = row.note if row.stage == Stage.PLEDGED else None
-        pledge = Pledge(row.policy, row.visibility, row.target_date, note, row.pledged_on)
-        commitment = new_commitment(
-            official, pledge, row.pledged_on, recorded_by=actor, source=source
-        )
-        summary, changes = creation_audit(pledge)
-        audits.append(("commitment.created", commitment, (f"{summary}, imported", changes)))
-        if row.stage == Stage.PLEDGED:
-            return
-    before = commitment.stage
-    advance(
-        commitment,
-        stage=row.stage,
-        occurred_on=row.stage_on,
-        recorded_by=actor,
-        evidence_url=row.evidence_url,
-        note=row.note,
-        source=source,
+    official = official_for(
+        email=row.email,
+        name=row.name,
+        jurisdiction=row.jurisdiction,
+        origin=AccountOrigin.IMPORT,
+        actor=actor,
+        office_title=row.office,
+        phone=row.phone,
+        known=officials,
+        audits=audits,
     )
-    audit = progress_audit(row.policy.short_title, before, row.stage, row.stage_on)
-    audits.append(("commitment.stage_changed", commitment, audit))
+    record_on_behalf(
+        official,
+        row.policy,
+        row.reported,
+        recorded_by=actor,
+        source=source,
+        existing=existing.get((official.id, row.policy.id)),
+        audits=audits,
+    )
 
 
 def report_of(plan: Plan) -> dict:

@@ -20,13 +20,18 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select, update
 
 from campaign.accounts.models import AccountOrigin, User, normalize_email
-from campaign.accounts.operations import create_user, find_user_by_email
+from campaign.accounts.operations import AccountError, find_user_by_email, official_for
 from campaign.accounts.roles import Role
 from campaign.audit.operations import record
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Commitment, Visibility
-from campaign.commitments.operations import Pledge, Source, make_commitments, record_progress
-from campaign.commitments.stages import Stage, next_stages
+from campaign.commitments.operations import (
+    CommitmentError,
+    Reported,
+    Source,
+    record_on_behalf,
+)
+from campaign.commitments.stages import Stage
 from campaign.extensions import db
 from campaign.imports.matching import PolicyMatcher, jurisdictions_mentioned
 from campaign.imports.models import (
@@ -365,58 +370,38 @@ def accept_thread(thread: Thread, decision: Acceptance, actor: User) -> Accepted
     if not decision.policies:
         raise TriageError("Choose at least one policy, or mark the thread as not a commitment.")
     _take_new_messages(thread, TriageStatus.ACCEPTED, actor)
-    official = find_user_by_email(decision.email)
-    if official is None:
-        if not decision.name:
-            raise TriageError("Enter the official's name: there is no account for this email.")
-        official = create_user(
+    try:
+        official = official_for(
             email=decision.email,
             name=decision.name,
-            password=None,
             office_title=decision.office_title,
             jurisdiction=decision.jurisdiction,
-            actor=actor,
             origin=AccountOrigin.MAILBOX,
+            actor=actor,
         )
-    elif official.role != Role.OFFICIAL:
-        raise TriageError(f"{official.email} belongs to a {official.role.label.lower()} account.")
-    elif official.jurisdiction_id is None:
-        official.jurisdiction = decision.jurisdiction
-    elif official.jurisdiction_id != decision.jurisdiction.id:
-        raise TriageError(
-            f"{official.name} serves {official.jurisdiction.label}, not "
-            f"{decision.jurisdiction.label}. Correct the jurisdiction, or the official's "
-            "account first."
-        )
+    except AccountError as error:
+        if error.field == "name":
+            raise TriageError(
+                "Enter the official's name: there is no account for this email."
+            ) from error
+        raise TriageError(str(error)) from error
     linked = _message_to_link(thread, official)
     source = Source(mail_message_id=linked.id)
-    existing = {
-        c.policy_id: c
-        for c in db.session.scalars(select(Commitment).where(Commitment.official_id == official.id))
-    }
+    reported = Reported(
+        stage=decision.stage,
+        on=decision.occurred_on,
+        visibility=decision.visibility,
+        note=decision.note,
+    )
     touched: list[Commitment] = []
     unchanged: list[Policy] = []
     for policy in decision.policies:
-        commitment = existing.get(policy.id)
-        if commitment is None:
-            pledge = Pledge(
-                policy,
-                decision.visibility,
-                None,
-                decision.note if decision.stage == Stage.PLEDGED else None,
-                decision.occurred_on,
-            )
-            (commitment,) = make_commitments(
-                official, [pledge], decision.occurred_on, recorded_by=actor, source=source
-            )
-            if decision.stage != Stage.PLEDGED:
-                _progress(commitment, decision, actor, source)
-            touched.append(commitment)
-        elif commitment.stage != decision.stage and decision.stage in next_stages(
-            commitment.stage, commitment.furthest_stage
-        ):
-            _progress(commitment, decision, actor, source)
-            touched.append(commitment)
+        try:
+            done = record_on_behalf(official, policy, reported, recorded_by=actor, source=source)
+        except CommitmentError as error:
+            raise TriageError(f"{policy.short_title}: {error}") from error
+        if done.decision.writes:
+            touched.append(done.commitment)
         else:
             unchanged.append(policy)
     for message in thread.messages:
@@ -459,22 +444,6 @@ def _take_new_messages(
     )
     if taken == 0 or taken != len(ids):
         raise TriageError("This thread has already been triaged.")
-
-
-def _progress(commitment, decision: Acceptance, actor: User, source: Source) -> None:
-    from campaign.commitments.operations import CommitmentError
-
-    try:
-        record_progress(
-            commitment,
-            stage=decision.stage,
-            occurred_on=decision.occurred_on,
-            recorded_by=actor,
-            note=decision.note,
-            source=source,
-        )
-    except CommitmentError as error:
-        raise TriageError(f"{commitment.policy.short_title}: {error}") from error
 
 
 def _message_to_link(thread: Thread, official: User) -> MailMessage:

@@ -29,9 +29,11 @@ from campaign.forms import require_action_form
 from campaign.imports.forms import MailboxUploadForm, SpreadsheetUploadForm, mapping_form
 from campaign.imports.models import ImportBatch, ImportKind, ImportStatus
 from campaign.imports.sheets import (
+    UNDATED_CHOICES,
     Action,
     ImportRefused,
     apply_plan,
+    batch_day,
     check_mapping,
     plan_rows,
     remember_mapping,
@@ -206,7 +208,7 @@ def report(batch_id: int):
     sheet = sheet_of(batch)
     if check_mapping(batch.mapping, sheet.headers):
         return redirect(url_for("imports.columns", batch_id=batch.id))
-    plan = plan_rows(sheet, batch.mapping, batch.choices)
+    plan = plan_rows(sheet, batch.mapping, batch.choices, batch_date=batch_day(batch))
     return render_template(
         "imports/dry_run.html",
         batch=batch,
@@ -214,6 +216,8 @@ def report(batch_id: int):
         Action=Action,
         shown=SHOWN_PER_GROUP,
         choices=batch.choices,
+        undated_choices=UNDATED_CHOICES,
+        batch_date=batch_day(batch),
     )
 
 
@@ -224,7 +228,7 @@ def report_csv(batch_id: int):
     batch = _pending_spreadsheet(batch_id)
     header = ["Row", "Outcome", "Reason", "Email", "Jurisdiction", "Policy", "Stage"]
     if batch.status == ImportStatus.PENDING:
-        plan = plan_rows(sheet_of(batch), batch.mapping, batch.choices)
+        plan = plan_rows(sheet_of(batch), batch.mapping, batch.choices, batch_date=batch_day(batch))
         rows = [
             [
                 r.number,
@@ -248,30 +252,23 @@ def report_csv(batch_id: int):
 @bp.route("/<id:batch_id>/choices", methods=["POST"])
 @role_required(is_staff)
 def save_choices(batch_id: int):
-    """Keep what staff picked for ambiguous rows; import now if they pressed Import."""
+    """Keep what staff picked for each loose spelling; import now if they pressed Import."""
     require_action_form()
     batch = _pending_spreadsheet(batch_id)
     if batch.status != ImportStatus.PENDING:
         abort(409)
-    plan = plan_rows(sheet_of(batch), batch.mapping, batch.choices)
+    plan = plan_rows(sheet_of(batch), batch.mapping, batch.choices, batch_date=batch_day(batch))
     choices = dict(batch.choices)
-    for row in plan.rows:
-        if row.action != Action.CHOOSE and not (
-            f"j{row.number}" in choices or f"p{row.number}" in choices
-        ):
-            continue
-        for prefix, allowed in (
-            ("j", {m.jurisdiction.key for m in row.jurisdiction_candidates}),
-            ("p", {p.slug for p in row.policy_candidates}),
-        ):
-            name = f"{prefix}{row.number}"
-            if name not in request.form:
-                continue
-            value = request.form.get(name, "")
-            if value in allowed or (value and value == choices.get(name)):
-                choices[name] = value
-            elif value == "":
-                choices.pop(name, None)
+    if request.form.get("undated") in UNDATED_CHOICES:
+        choices["undated"] = request.form["undated"]  # once for the whole file
+    for group in plan.choices_needed():
+        value = request.form.get(group.name, "")
+        if value in group.allowed:
+            choices[group.name] = value  # for every row with this spelling
+            for row in group.rows:
+                choices.pop(f"{group.name[0]}{row.number}", None)
+        elif value == "":
+            choices.pop(group.name, None)
     batch.choices_json = json.dumps(choices)
     if request.form.get("then") == "import":
         db.session.flush()  # same transaction: on SQLite it keeps the write lock it took

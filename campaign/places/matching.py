@@ -2,12 +2,15 @@
 
 "St. Paul", "saint paul" and "ST PAUL " all normalise to "saint paul"; "Doña Ana Cnty" to
 "dona ana county"; "Prince George's" to "prince georges". Both the stored gazetteer names and
-what people type go through the same function, so they meet in the middle.
+what people type go through the same function, so they meet in the middle. The words
+around a name ("City of Raleigh", "Hamilton Township", "Orleans Parish") are read once, by
+`read_place_name`, for sign-up, staff spreadsheets and helpdesk mail alike.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from unidecode import unidecode
 
@@ -47,6 +50,58 @@ def normalize_name(text: str) -> str:
     text = _APOSTROPHES.sub("", text)
     words = _NON_ALNUM.sub(" ", text).split()
     return " ".join(ABBREVIATIONS.get(w, w) for w in words)
+
+
+# What people write around a name: "City of Raleigh", "Town of Cary", "Hamilton Township",
+# "Orleans Parish", "Stockton city". The words say which kind of body they mean.
+_PLACE_WORDS = ("city", "town", "village", "township")
+_COUNTY_WORDS = ("county", "parish")
+_KIND_WORDS = "|".join(_PLACE_WORDS + _COUNTY_WORDS)
+_OF_PREFIX = re.compile(rf"^({_KIND_WORDS}) of (.+)$")
+_KIND_SUFFIX = re.compile(rf"^(.+) ({_KIND_WORDS})$")
+
+
+@dataclass(frozen=True)
+class TypedPlace:
+    """A place name as a person wrote it, read once for every matcher (sign-up, sheets, mail).
+
+    `names` are the normalised names a gazetteer row may have for exactly what was typed
+    ("bay" also means "bay county" or "bay city"); only when no row has one of them are the
+    `fallback` names tried, the name without its "City of" or "Township", of `kind` ("place"
+    or "county") when the words said which.
+    """
+
+    names: tuple[str, ...]
+    fallback: tuple[str, ...] = ()
+    kind: str | None = None
+
+    @property
+    def core(self) -> str:
+        """The shortest name it may be: what a search by prefix starts from."""
+        return self.fallback[0] if self.fallback else (self.names[0] if self.names else "")
+
+
+def read_place_name(typed: str) -> TypedPlace:
+    """What a typed place name may be called in the gazetteer, most literal first."""
+    key = normalize_name(typed)
+    if not key:
+        return TypedPlace(())
+    names = _unique(key, f"{key} county", f"{key} city")
+    prefixed = _OF_PREFIX.match(key)
+    suffixed = _KIND_SUFFIX.match(key)
+    if prefixed:
+        word, core = prefixed.groups()
+    elif suffixed:
+        core, word = suffixed.groups()
+    else:
+        return TypedPlace(names)
+    if word in _COUNTY_WORDS:
+        return TypedPlace(names, _unique(core, f"{core} county", f"{core} parish"), "county")
+    return TypedPlace(names, _unique(core, f"{core} {word}", f"{core} city"), "place")
+
+
+def _unique(*names: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(names))
 
 
 # USPS codes and names of the 50 states and DC: used to read "Saint Paul, MN" or

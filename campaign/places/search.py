@@ -14,7 +14,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import case, func, or_, select
 
 from campaign.extensions import db
-from campaign.places.matching import normalize_name, split_state
+from campaign.places.matching import normalize_name, read_place_name, split_state
 from campaign.places.models import Jurisdiction, JurisdictionKind
 
 KIND_ORDER = case(
@@ -53,11 +53,27 @@ class Resolution:
 
 
 def search_jurisdictions(query: str, limit: int = 10) -> list[Match]:
-    """Rows that fit the query, best first: exact, then starts-with, then word matches."""
+    """Rows that fit the query, best first: exact, then starts-with, then word matches.
+
+    The name is read by `read_place_name`, as every matcher reads it: when nothing is called
+    exactly what was typed, "City of Raleigh" is looked for as Raleigh, a place.
+    """
     name, state = split_state(query or "")
-    needle = normalize_name(name)
-    if not needle:
+    typed = read_place_name(name)
+    if not typed.names:
         return []
+    matches = _search(typed.names[0], state, limit, set(typed.names), None)
+    if typed.fallback and not any(m.exact for m in matches):
+        kind = JurisdictionKind(typed.kind) if typed.kind else None
+        loose = _search(typed.core, state, limit, set(typed.fallback), kind)
+        seen = {m.jurisdiction.id for m in loose}
+        matches = (loose + [m for m in matches if m.jurisdiction.id not in seen])[:limit]
+    return matches
+
+
+def _search(
+    needle: str, state: str | None, limit: int, exact_names: set[str], kind: JurisdictionKind | None
+) -> list[Match]:
     escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     conditions = [
         Jurisdiction.search_name.like(f"{escaped}%", escape="\\"),
@@ -66,8 +82,11 @@ def search_jurisdictions(query: str, limit: int = 10) -> list[Match]:
     stmt = select(Jurisdiction).where(or_(*conditions), Jurisdiction.searchable())
     if state:
         stmt = stmt.where(Jurisdiction.state == state)
+    if kind:
+        stmt = stmt.where(Jurisdiction.kind == kind)
     stmt = stmt.order_by(
         case((Jurisdiction.search_name == needle, 0), else_=1),
+        case((Jurisdiction.search_name.in_(sorted(exact_names)), 0), else_=1),
         case((Jurisdiction.search_name.like(f"{escaped}%", escape="\\"), 0), else_=1),
         KIND_ORDER,
         Jurisdiction.population.desc().nulls_last(),
@@ -78,10 +97,11 @@ def search_jurisdictions(query: str, limit: int = 10) -> list[Match]:
         seen = {j.id for j in found}
         for jurisdiction_id in _fuzzy_ids(needle, state, limit):
             if jurisdiction_id not in seen and len(found) < limit:
-                found.append(db.session.get(Jurisdiction, jurisdiction_id))
-                seen.add(jurisdiction_id)
+                row = db.session.get(Jurisdiction, jurisdiction_id)
+                if kind is None or row.kind == kind:
+                    found.append(row)
+                    seen.add(jurisdiction_id)
     counties = _county_names({j.county_key for j in found if j.county_key})
-    exact_names = {needle, f"{needle} county", f"{needle} city"}
     return [Match(j, counties.get(j.county_key or ""), j.search_name in exact_names) for j in found]
 
 

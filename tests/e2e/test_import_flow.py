@@ -22,7 +22,10 @@ def test_staff_import_a_spreadsheet_and_triage_an_email(visit, make, catalog, tm
     make.jurisdiction("Doña Ana County", "NM", JurisdictionKind.COUNTY, key="35013")
     make.user(Role.STAFF, email="staff@example.org", name="Sam Staff")
     sheet = tmp_path / "helpdesk.csv"
-    sheet.write_bytes(csv_bytes(MESSY_ROWS[:5]))
+    # Two officials of Doña Ana write it alike: one question settles both rows.
+    neighbour = ["Eva Luna", "eva@nm.example", "Trustee", "DONA ANA ", "New Mexico", "",
+                 "Robust sanctuary policies", "", "2025-04-03", "", "", ""]  # fmt: skip
+    sheet.write_bytes(csv_bytes([*MESSY_ROWS[:5], neighbour]))
     box = stdlib_mailbox.mbox(tmp_path / "helpdesk.mbox")
     when = datetime(2025, 3, 5, tzinfo=UTC)
     text = "Bay County pledges a sanctuary policy."
@@ -46,9 +49,15 @@ def test_staff_import_a_spreadsheet_and_triage_an_email(visit, make, catalog, tm
     page.get_by_role("button", name="Use these columns").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Dry run")
     visit.check_accessibility()
+    spelling = page.get_by_role("row").filter(has_text="Which “Dona Ana, NM”?")
+    expect(spelling).to_have_count(1)
+    expect(spelling.get_by_role("cell").first).to_contain_text("rows 5, 7")
     page.get_by_label("Which “Dona Ana, NM”?").select_option(label="Doña Ana County, NM — County")
+    page.get_by_role("button", name="Save choices and check again").click()
+    expect(page.get_by_role("heading", name="Needs a choice (0)")).to_be_visible()
+    visit.check_accessibility()
     page.get_by_role("button", name="Import now").click()
-    expect(page.get_by_role("status")).to_contain_text("5 commitments created")
+    expect(page.get_by_role("status")).to_contain_text("6 commitments created")
     visit.check_accessibility()
 
     page.get_by_role("link", name="Imports", exact=True).click()
