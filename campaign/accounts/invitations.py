@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import select
 
 from campaign.accounts.models import User
@@ -24,7 +24,7 @@ from campaign.accounts.reset import (
 from campaign.accounts.roles import Role
 from campaign.audit.operations import record
 from campaign.extensions import db
-from campaign.mail import MailError, send_mail
+from campaign.mail import MailError, public_link, send_mail
 from campaign.timeutil import utcnow
 
 SALT = "campaign.accounts.invitation"
@@ -77,7 +77,7 @@ class Invitation:
 
 def prepare_invitation(user: User) -> Invitation:
     token = make_invitation_token(user)
-    link = url_for("password.claim", token=token, _external=True)
+    link = public_link("password.claim", token=token)
     days = int(current_app.config["INVITATION_MAX_AGE"]) // 86400
     campaign_name = current_app.config["CAMPAIGN_NAME"]
     body = (
