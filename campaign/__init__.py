@@ -94,6 +94,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from campaign.accounts.admin_views import bp as admin_bp
+    from campaign.accounts.confirmation_views import bp as confirmation_bp
     from campaign.accounts.reset_views import bp as password_bp
     from campaign.accounts.views import bp as accounts_bp
     from campaign.audit.views import bp as audit_bp
@@ -113,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
         catalog_bp,
         accounts_bp,
         password_bp,
+        confirmation_bp,
         commitments_bp,
         places_bp,
         map_bp,

@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from campaign.accounts.models import User
-from campaign.accounts.operations import set_password
+from campaign.accounts.operations import mark_email_confirmed, set_password
 from campaign.accounts.reset import (
     ResetTokenError,
     _fingerprint,
@@ -44,10 +44,14 @@ def user_for_invitation(token: str, *, lock: bool = False) -> User:
 
 
 def claim_account(token: str, password: str) -> User:
-    """Set the first password from an invitation; the link dies with it."""
+    """Set the first password from an invitation; the link dies with it. Claiming confirms
+    the address (the link came to it) and the official (staff sent the invitation)."""
     user = user_for_invitation(token, lock=True)
     set_password(user, password)
     user.last_login_at = utcnow()
+    mark_email_confirmed(user, how="invitation link")
+    if user.verified_at is None:
+        user.verified_at = utcnow()
     record(user, "user.claimed", user, f"{user.name} claimed their account")
     db.session.flush()
     return user

@@ -81,6 +81,11 @@ class User(UserMixin, db.Model):
         return self.verified_at is not None
 
     @property
+    def email_confirmed(self) -> bool:
+        """The owner opened a link mailed to this address (or was invited, or reset by mail)."""
+        return self.email_confirmed_at is not None
+
+    @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users at login and load
         return self.active
 

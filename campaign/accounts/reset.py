@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 
 from campaign.accounts.models import User
-from campaign.accounts.operations import find_user_by_email, set_password
+from campaign.accounts.operations import find_user_by_email, mark_email_confirmed, set_password
 from campaign.extensions import db
 from campaign.mail import public_link, send_after_response
 from campaign.timeutil import utcnow
@@ -106,6 +106,7 @@ def reset_password(token: str, password: str) -> User:
     user = user_for_reset_token(token, lock=True)
     set_password(user, password)  # raises AccountError for a password that breaks the rules
     user.last_login_at = utcnow()
+    mark_email_confirmed(user, how="password reset link")  # the link proves they read it
     db.session.flush()
     return user
 
