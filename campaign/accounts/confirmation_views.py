@@ -59,6 +59,8 @@ def resend():
     """A new link: to the signed-in account, or to an address typed in (the same answer
     whether it has an account waiting or not)."""
     if current_user.is_authenticated:
+        if request.method == "GET":
+            return redirect(url_for("commitments.new"))
         require_action_form()
         if not current_user.email_confirmed:
             confirmation_mail(current_user).send_after_response()
