@@ -118,7 +118,7 @@ def resend_confirmation(email: str) -> Mail | None:
     """A fresh link for an account still waiting to be confirmed, or None; callers say the
     same either way."""
     user = find_user_by_email(email)
-    if user is None or not user.active or user.email_confirmed:
+    if user is None or not user.active or not user.awaiting_email_confirmation:
         return None
     return confirmation_mail(user)
 

@@ -62,7 +62,7 @@ def resend():
         if request.method == "GET":
             return redirect(url_for("commitments.new"))
         require_action_form()
-        if not current_user.email_confirmed:
+        if current_user.awaiting_email_confirmation:
             confirmation_mail(current_user).send_after_response()
             flash(f"We sent a new confirmation link to {current_user.email}.", "success")
         return redirect(url_for("commitments.new"))

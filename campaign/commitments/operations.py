@@ -60,7 +60,7 @@ def make_commitments(
     official themself; the timeline and the audit trail say so. An official acting alone
     must have confirmed their email (accounts/confirmation.py).
     """
-    if recorded_by is None and not official.email_confirmed:
+    if recorded_by is None and official.awaiting_email_confirmation:
         raise CommitmentError("Confirm your email address before committing: open our link.")
     recorded_by = recorded_by or official
     if official.jurisdiction_id is None:

@@ -31,7 +31,7 @@ bp = Blueprint("commitments", __name__, url_prefix="/commitments")
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(can_make_commitments)
 def new():
-    if not current_user.email_confirmed:
+    if current_user.awaiting_email_confirmation:
         # Explained, with a button for a new link; a POST changes nothing (403).
         status = 403 if request.method == "POST" else 200
         return render_template("commitments/confirm_first.html"), status
