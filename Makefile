@@ -50,7 +50,7 @@ run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed
 	$(BIN)/flask demo-data --if-empty --jurisdictions 150 --commitments 400
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	PUBLIC_URL="$${PUBLIC_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check campaign tests scripts wsgi.py gunicorn.conf.py

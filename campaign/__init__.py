@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.routing import BaseConverter, IntegerConverter
 
-from campaign.config import CONFIGS, check_production_safety, database_url
+from campaign.config import CONFIGS, check_production_safety, database_url, trusted_hosts
 from campaign.security import CampaignRequest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -70,6 +70,8 @@ def configure(app: Flask, overrides: Mapping | None) -> None:
     if overrides:
         app.config.update(overrides)
     check_production_safety(app.config)
+    if "TRUSTED_HOSTS" not in (overrides or {}):
+        app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config)
 
 
 def register_extensions(app: Flask) -> None:
@@ -92,6 +94,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from campaign.accounts.admin_views import bp as admin_bp
+    from campaign.accounts.confirmation_views import bp as confirmation_bp
     from campaign.accounts.reset_views import bp as password_bp
     from campaign.accounts.views import bp as accounts_bp
     from campaign.audit.views import bp as audit_bp
@@ -111,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
         catalog_bp,
         accounts_bp,
         password_bp,
+        confirmation_bp,
         commitments_bp,
         places_bp,
         map_bp,

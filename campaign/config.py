@@ -1,13 +1,16 @@
 """Settings from the environment, with defaults that work on a fresh clone.
 
 `CAMPAIGN_ENV` picks the class (development, testing, production). Production refuses to
-start with the development secret key, because a known key lets anyone forge sessions.
+start with the development secret key, because a known key lets anyone forge sessions, and
+without `PUBLIC_URL`, because links in emails are built on it and requests naming another
+host are refused (Flask's `TRUSTED_HOSTS`, see `trusted_hosts`).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production
 
@@ -84,12 +87,17 @@ class Config:
     # Reminder emails (flask send-reminders): after how many quiet days, and how often at most.
     REMINDER_AFTER_DAYS = int(os.environ.get("REMINDER_AFTER_DAYS", "30"))
     REMINDER_WINDOW_DAYS = int(os.environ.get("REMINDER_WINDOW_DAYS", "14"))
-    # The site's address, for links in emails sent from the command line (cron has no request
-    # to take the host from).
+    # The site's address: every link in an email is built on it (campaign/mail.py), never on
+    # the request's Host, and requests naming another host are refused (TRUSTED_HOSTS).
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     # "Counted, not named": a block of unnamed commitments enters a published figure only
     # when more than this many jurisdictions contribute to it (commitments/disclosure.py).
     DISCLOSURE_MIN_JURISDICTIONS = os.environ.get("DISCLOSURE_MIN_JURISDICTIONS", "3")
+    # Other host names requests may use, comma-separated (e.g. the address a health check
+    # uses); ".example.org" accepts every subdomain.
+    EXTRA_TRUSTED_HOSTS = [h.strip() for h in os.environ.get("EXTRA_TRUSTED_HOSTS", "").split(",")]
+    # How long a link confirming a new account's email address works, in seconds.
+    EMAIL_CONFIRMATION_MAX_AGE = int(os.environ.get("EMAIL_CONFIRMATION_MAX_AGE", str(3 * 86400)))
     # Map and dashboard figures may show progress reports and new commitments this many
     # seconds late (never a write that hides something); see campaign/cache.py.
     AGGREGATE_MAX_LAG_SECONDS = float(os.environ.get("AGGREGATE_MAX_LAG_SECONDS", "30"))
@@ -124,6 +132,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     DEBUG = False  # the debugger is an RCE on a shared network; opt in with --debug
+    EXTRA_TRUSTED_HOSTS = [*Config.EXTRA_TRUSTED_HOSTS, "localhost"]
 
 
 class TestingConfig(Config):
@@ -138,11 +147,14 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     # Every write shows at once; tests of the lag turn it on.
     AGGREGATE_MAX_LAG_SECONDS = 0.0
+    # The test client's host, and the HTTPS address some tests visit.
+    EXTRA_TRUSTED_HOSTS = ["localhost", "campaign.example.org"]
 
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    PUBLIC_URL = os.environ.get("PUBLIC_URL") or None  # required: no default to guess wrong
 
 
 CONFIGS = {
@@ -153,7 +165,7 @@ CONFIGS = {
 
 
 class UnsafeConfigError(RuntimeError):
-    """Raised at start-up when production would run with a guessable secret."""
+    """Raised at start-up when production would run with a guessable secret or no address."""
 
 
 LOWEST_DISCLOSURE_MIN_JURISDICTIONS = 3
@@ -161,14 +173,29 @@ LOWEST_DISCLOSURE_MIN_JURISDICTIONS = 3
 
 def check_production_safety(config: dict) -> None:
     check_disclosure_threshold(config)
-    if config.get("ENV_NAME") == "production" and config.get("SECRET_KEY") in (
-        None,
-        "",
-        DEVELOPMENT_SECRET_KEY,
-    ):
+    production = config.get("ENV_NAME") == "production"
+    if production and config.get("SECRET_KEY") in (None, "", DEVELOPMENT_SECRET_KEY):
         raise UnsafeConfigError(
             "SECRET_KEY must be set to a long random value when CAMPAIGN_ENV=production."
         )
+    if production and not config.get("PUBLIC_URL"):
+        raise UnsafeConfigError(
+            "PUBLIC_URL must be set to the site's address (e.g. https://commit.example.org) "
+            "when CAMPAIGN_ENV=production: links in emails are built on it."
+        )
+    public = urlsplit(config.get("PUBLIC_URL") or "http://127.0.0.1")
+    if public.scheme not in ("http", "https") or not public.hostname or public.query:
+        raise ValueError(
+            f"PUBLIC_URL={config.get('PUBLIC_URL')!r} is not a site address like "
+            "https://commit.example.org."
+        )
+
+
+def trusted_hosts(config: dict) -> list[str]:
+    """The host names a request may use: PUBLIC_URL's and EXTRA_TRUSTED_HOSTS (Flask refuses
+    any other with 400, so a forged Host header never reaches a view)."""
+    hosts = [urlsplit(config["PUBLIC_URL"]).hostname, *config.get("EXTRA_TRUSTED_HOSTS", [])]
+    return list(dict.fromkeys(h for h in hosts if h))
 
 
 def check_disclosure_threshold(config: dict) -> None:

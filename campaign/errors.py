@@ -6,7 +6,12 @@ import sqlite3
 
 from flask import Flask, current_app, render_template, request
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    SecurityError,
+    ServiceUnavailable,
+)
 
 from campaign.extensions import db
 
@@ -37,6 +42,16 @@ def register_errorhandlers(app: Flask) -> None:
         # Keep what the error says beside its page: Retry-After on 429 and 503, Allow on 405.
         headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
         return body, code, headers
+
+    @app.errorhandler(SecurityError)
+    def handle_untrusted_host(error: SecurityError):
+        """A Host that is not the site's (TRUSTED_HOSTS): no URL can be built for it, so a
+        short page without links rather than the template that would need them."""
+        body = (
+            "<!doctype html><html lang=en><title>Unknown address</title>"
+            "<h1>This site does not answer at this address</h1>"
+        )
+        return body, 400, {"Content-Type": "text/html; charset=utf-8"}
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

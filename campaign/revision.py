@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from typing import NamedTuple
 
-from flask import has_request_context
+from flask import g, has_request_context
 from flask import session as flask_session
 from sqlalchemy import Integer, event, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -147,7 +147,11 @@ def _tracked() -> tuple[type, ...]:
 
 
 # Columns no aggregate reads: changing only these (as every sign-in does) keeps the figures.
-_UNREAD_COLUMNS = {"user": frozenset({"last_login_at", "password_hash", "session_token"})}
+# Not `verified_at`: verifying an official names and counts their commitments, and is seen
+# at once (any other change to a user is taken as one that may hide something).
+_UNREAD_COLUMNS = {
+    "user": frozenset({"last_login_at", "password_hash", "session_token", "email_confirmed_at"})
+}
 # New rows of these kinds only add to the figures.
 _ADDING_KINDS = frozenset({"commitment", "timeline_entry", "user", "jurisdiction"})
 # Staff's own bookkeeping, read only by staff views (the follow-up queue): any new row or
@@ -227,11 +231,20 @@ def _note_changed_commitments(session: Session, changed) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _remember_own_write(session: Session) -> None:
+    """Not for a visitor nobody is signed in as: their write (a sign-up) shows them no
+    figure, and a cookie it set would tell a new address from a known one."""
     revision = session.info.pop("campaign_revision", None)
     changed = session.info.pop(_CHANGED, set())
-    if revision is not None and has_request_context():
+    if revision is not None and has_request_context() and not _anonymous():
         flask_session[SESSION_KEY] = max(revision, seen_revision())
         _remember_changed_commitments(changed)
+
+
+def _anonymous() -> bool:
+    """Whether the request's user, as Flask-Login already loaded it, is nobody signed in;
+    read from `g`, since no SQL may run after a commit."""
+    user = g.get("_login_user")
+    return user is not None and not user.is_authenticated
 
 
 def _remember_changed_commitments(changed: set[int] | None) -> None:

@@ -129,6 +129,19 @@ THROTTLES = (
         refused,
         methods=("GET", "POST"),
     ),
+    # So are email confirmation links; asking for a new one mails like a reset link does.
+    Throttle(
+        "confirmation.confirm",
+        "RATELIMIT_RESET_LINK_PER_ADDRESS",
+        client_address,
+        "reset-link",
+        refused,
+        methods=("GET", "POST"),
+    ),
+    Throttle(
+        "confirmation.resend", "RATELIMIT_RESET_PER_ACCOUNT", account_in_form, "confirm", None
+    ),
+    Throttle("confirmation.resend", "RATELIMIT_RESET_PER_ADDRESS", client_address, "confirm", None),
 )
 
 # What the 429 page says, per view.
@@ -139,6 +152,8 @@ PAUSED = {
     "password.forgot": "There have been too many requests for a password reset link.",
     "password.reset": "There have been too many attempts with password reset links.",
     "password.claim": "There have been too many attempts with invitation links.",
+    "confirmation.confirm": "There have been too many attempts with confirmation links.",
+    "confirmation.resend": "There have been too many requests for a confirmation link.",
 }
 
 

@@ -60,6 +60,7 @@ SERVER_ENV = {
     "CAMPAIGN_ENV": "production",
     "SESSION_COOKIE_SECURE": "0",
     "MAIL_SUPPRESS_SEND": "1",
+    "PUBLIC_URL": "http://127.0.0.1",
 }
 STATES = ("CA", "TX", "NY", "FL", "IL", "PA", "OH", "MI", "WA", "NC")
 QUEUE_FILTERS = (
@@ -495,6 +496,7 @@ def _app(url: str):
         {
             "ENV_NAME": "production",
             "SECRET_KEY": secrets.token_hex(16),
+            "PUBLIC_URL": "http://127.0.0.1",
             "SQLALCHEMY_DATABASE_URI": url,
         }
     )

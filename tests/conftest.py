@@ -122,10 +122,13 @@ class IsolatedClient(FlaskClient):
 
     Tests keep an app context open for factories and queries; without this, requests would
     share its `g` (and Flask-Login's cached user) and its database session. The test's
-    session is committed before and after, so each side sees what the other wrote.
+    session is committed before and after, so each side sees what the other wrote. The
+    response is read whole and closed before `open` returns, as a server closes it after
+    sending, so work the app does after the response (mail) has run when a test looks.
     """
 
     def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
         db.session.commit()
         with self.application.app_context():
             response = super().open(*args, **kwargs)

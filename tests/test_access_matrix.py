@@ -22,7 +22,9 @@ import pytest
 from flask import current_app
 from sqlalchemy import select
 
+from campaign.accounts.confirmation import make_confirmation_token
 from campaign.accounts.invitations import make_invitation_token
+from campaign.accounts.models import AccountOrigin
 from campaign.accounts.reset import make_reset_token
 from campaign.accounts.roles import Role
 from campaign.accounts.sessions import start_session
@@ -158,6 +160,16 @@ MATRIX: dict[tuple[str, str], Route] = {
         "/password/forgot", everyone(302), {"email": "nobody@example.org"}
     ),
     ("password.sent", "GET"): Route("/password/sent", everyone()),
+    # Confirming a sign-up's address: the emailed token is the credential, whoever holds it.
+    ("confirmation.sent", "GET"): Route("/signup/sent", everyone()),
+    ("confirmation.confirm", "GET"): Route("/signup/confirm/{confirmation_token}", everyone()),
+    ("confirmation.confirm", "POST"): Route(
+        "/signup/confirm/{confirmation_token}", everyone(302), writers=ROLES
+    ),
+    ("confirmation.resend", "GET"): Route("/signup/confirm/resend", anonymous_only(200)),
+    ("confirmation.resend", "POST"): Route(
+        "/signup/confirm/resend", everyone(302), {"email": "nobody@example.org"}
+    ),
     ("password.reset", "GET"): Route("/password/reset/{reset_token}", everyone()),
     ("password.reset", "POST"): Route(
         "/password/reset/{reset_token}",
@@ -231,6 +243,21 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("followup.jurisdictions", "GET"): Route("/staff/jurisdictions", staff_only()),
     ("followup.confirm_jurisdiction", "POST"): Route(
         "/staff/jurisdictions/{unconfirmed_body}/confirm", staff_only(302), writers=STAFF_WRITE
+    ),
+    ("followup.officials_awaiting_verification", "GET"): Route(
+        "/staff/officials/to-verify", staff_only()
+    ),
+    ("followup.verify_official_page", "GET"): Route(
+        "/staff/officials/{unverified_official}/verify", staff_only()
+    ),
+    ("followup.verify_official_page", "POST"): Route(
+        "/staff/officials/{unverified_official}/verify", staff_only(302), writers=STAFF_WRITE
+    ),
+    ("followup.reject_official_view", "POST"): Route(
+        "/staff/officials/{unverified_official}/reject",
+        staff_only(302),
+        {"reason": "No such office"},
+        writers=STAFF_WRITE,
     ),
     ("followup.contact_official", "POST"): Route(
         "/staff/officials/{official}/contact", staff_only(302), CONTACT, writers=STAFF_WRITE
@@ -427,6 +454,9 @@ def build_world(make, catalog) -> dict:
         owner_session = alma.current_session.id
     unclaimed = make.user(email="unclaimed@example.org", name="Una Claimed")
     unclaimed.password_hash = None
+    newcomer = make.user(email="nina@example.org", name="Nina Newcomer", unverified=True)
+    newcomer.email_confirmed_at = None
+    newcomer.origin = AccountOrigin.SIGNUP
     pending_import = ImportBatch(
         kind=ImportKind.SPREADSHEET,
         status=ImportStatus.PENDING,
@@ -491,6 +521,8 @@ def build_world(make, catalog) -> dict:
         "owner_session": owner_session,
         "unclaimed_official": unclaimed.id,
         "invitation_token": make_invitation_token(unclaimed),
+        "unverified_official": newcomer.id,
+        "confirmation_token": make_confirmation_token(newcomer),
         "pending_import": pending_import.id,
         "mail_message": mail.id,
         "today": now.isoformat(),

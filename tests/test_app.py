@@ -15,7 +15,9 @@ def test_production_refuses_to_start_with_the_default_secret_key(monkeypatch):
 
 
 def test_production_starts_with_a_real_secret_key():
-    app = create_app({"ENV_NAME": "production", "SECRET_KEY": "x" * 64})
+    app = create_app(
+        {"ENV_NAME": "production", "SECRET_KEY": "x" * 64, "PUBLIC_URL": "https://c.example.org"}
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
 
 

@@ -1,6 +1,7 @@
 """Every change to a commitment or an account leaves an audit entry: who, when, what."""
 
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +18,9 @@ def actions() -> list[str]:
     return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
 
 
-def test_sign_up_commit_and_progress_are_audited_with_who_and_what(client, catalog, make):
+def test_sign_up_commit_and_progress_are_audited_with_who_and_what(
+    client, catalog, make, mailbox, auth
+):
     make.jurisdiction("Fresno", "CA", key="fresno")
     client.post(
         "/signup",
@@ -30,6 +33,9 @@ def test_sign_up_commit_and_progress_are_audited_with_who_and_what(client, catal
             "jurisdiction": "Fresno",
         },
     )
+    link = re.search(r"http://[^/\s]+(/signup/confirm/\S+)", mailbox.messages[0].get_content())
+    client.post(link.group(1))
+    auth.login("ana@example.org")
     policy = catalog[0]
     client.post(
         "/commitments/new", data={f"commit_{policy.id}": "y", f"visibility_{policy.id}": "public"}
@@ -43,6 +49,7 @@ def test_sign_up_commit_and_progress_are_audited_with_who_and_what(client, catal
 
     assert actions() == [
         "user.created",
+        "user.email_confirmed",
         "commitment.created",
         "commitment.stage_changed",
         "commitment.visibility_changed",

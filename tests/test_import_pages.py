@@ -188,7 +188,9 @@ def test_imported_officials_claim_their_account_by_invitation(client, auth, make
 
     (message,) = mailbox.messages
     assert message["To"] == "ana@stpaul.example"
-    link = re.search(r"http://localhost(/password/claim/\S+)", message.get_content()).group(1)
+    link = re.search(r"http://127\.0\.0\.1:5000(/password/claim/\S+)", message.get_content()).group(
+        1
+    )
     assert "Claim your account" in client.get(link).get_data(as_text=True)
     response = client.post(
         link, data={"password": "a brand new passphrase", "confirm": "a brand new passphrase"}

@@ -31,7 +31,7 @@ def ask_for_link(client, mailbox, email: str) -> str:
 def link_path(message) -> str:
     """The path of the reset link in a message; the link itself is absolute."""
     body = message.get_content()
-    link = re.search(r"http://localhost(/password/reset/\S+)", body)
+    link = re.search(r"http://127\.0\.0\.1:5000(/password/reset/\S+)", body)
     assert link, body
     return link.group(1)
 

@@ -313,8 +313,9 @@ def test_a_tile_url_the_policy_cannot_express_is_refused_at_start_up(tmp_path, t
 def production_app(tmp_path, monkeypatch):
     monkeypatch.setenv("CAMPAIGN_ENV", "production")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/prod.sqlite3")
-    # SECRET_KEY is read from the environment when config.py is imported, so pass it here.
-    app = create_app({"SECRET_KEY": "p" * 64})
+    # SECRET_KEY and PUBLIC_URL are read from the environment when config.py is imported,
+    # so pass them here (the test client's host is PUBLIC_URL's).
+    app = create_app({"SECRET_KEY": "p" * 64, "PUBLIC_URL": "http://localhost"})
     assert app.config["ENV_NAME"] == "production" and not app.testing and not app.debug
 
     @app.get("/boom-for-test")

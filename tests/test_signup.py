@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from campaign.accounts.models import User
+from campaign.accounts.models import AccountOrigin, User
 from campaign.extensions import db
 from campaign.places.models import Jurisdiction, JurisdictionKind
 from tests.conftest import form_errors
@@ -37,15 +37,20 @@ def users() -> int:
     return db.session.scalar(select(func.count(User.id)))
 
 
-def test_signup_with_an_unambiguous_name_creates_the_official_and_signs_them_in(client, places):
+def test_signup_with_an_unambiguous_name_creates_an_unconfirmed_official_not_signed_in(
+    client, places
+):
     response = client.post("/signup", data={**GOOD, "jurisdiction": "st paul, MN"})
     assert response.status_code == 302
-    assert response.headers["Location"] == "/commitments/new"
+    assert response.headers["Location"] == "/signup/sent"
     user = db.session.scalar(select(User))
     assert user.jurisdiction.key == "gn5045360"
     assert user.password_hash.startswith("$argon2id$")
     assert "correct horse" not in user.password_hash
-    assert client.get("/commitments/new").status_code == 200
+    assert user.origin == AccountOrigin.SIGNUP
+    assert user.email_confirmed_at is None and user.verified_at is None
+    # Not signed in: the confirmation link comes first.
+    assert client.get("/commitments/new").headers["Location"].startswith("/login")
 
 
 def test_type_ahead_key_is_trusted_when_it_matches_the_text(client, places):
@@ -149,13 +154,15 @@ def test_body_near_a_place_in_another_state_is_refused(client, places):
     assert users() == 0
 
 
-def test_duplicate_email_in_another_case_is_refused(client, places, make):
+def test_an_address_with_an_account_in_another_case_creates_nothing_and_says_nothing(
+    client, places, make
+):
     make.user(email="ana@example.org")
     response = client.post(
         "/signup", data={**GOOD, "email": "  ANA@Example.ORG ", "jurisdiction": "Fresno"}
     )
-    assert response.status_code == 422
-    assert "An account with this email already exists." in form_errors(response)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/signup/sent"
     assert users() == 1
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import select
 
 from campaign.accounts.models import User
-from campaign.accounts.operations import set_password
+from campaign.accounts.operations import mark_email_confirmed, set_password
 from campaign.accounts.reset import (
     ResetTokenError,
     _fingerprint,
@@ -24,7 +24,7 @@ from campaign.accounts.reset import (
 from campaign.accounts.roles import Role
 from campaign.audit.operations import record
 from campaign.extensions import db
-from campaign.mail import MailError, send_mail
+from campaign.mail import MailError, public_link, send_mail
 from campaign.timeutil import utcnow
 
 SALT = "campaign.accounts.invitation"
@@ -44,10 +44,14 @@ def user_for_invitation(token: str, *, lock: bool = False) -> User:
 
 
 def claim_account(token: str, password: str) -> User:
-    """Set the first password from an invitation; the link dies with it."""
+    """Set the first password from an invitation; the link dies with it. Claiming confirms
+    the address (the link came to it) and the official (staff sent the invitation)."""
     user = user_for_invitation(token, lock=True)
     set_password(user, password)
     user.last_login_at = utcnow()
+    mark_email_confirmed(user, how="invitation link")
+    if user.verified_at is None:
+        user.verified_at = utcnow()
     record(user, "user.claimed", user, f"{user.name} claimed their account")
     db.session.flush()
     return user
@@ -77,7 +81,7 @@ class Invitation:
 
 def prepare_invitation(user: User) -> Invitation:
     token = make_invitation_token(user)
-    link = url_for("password.claim", token=token, _external=True)
+    link = public_link("password.claim", token=token)
     days = int(current_app.config["INVITATION_MAX_AGE"]) // 86400
     campaign_name = current_app.config["CAMPAIGN_NAME"]
     body = (

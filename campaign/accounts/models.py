@@ -81,6 +81,17 @@ class User(UserMixin, db.Model):
         return self.verified_at is not None
 
     @property
+    def email_confirmed(self) -> bool:
+        """The owner opened a link mailed to this address (or was invited, or reset by mail)."""
+        return self.email_confirmed_at is not None
+
+    @property
+    def awaiting_email_confirmation(self) -> bool:
+        """A sign-up whose owner has not opened the link mailed to it yet: it cannot commit.
+        Accounts staff made were vouched for; imported ones confirm by claiming."""
+        return self.origin == AccountOrigin.SIGNUP and not self.email_confirmed
+
+    @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users at login and load
         return self.active
 

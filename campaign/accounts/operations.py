@@ -221,6 +221,15 @@ def set_password(user: User, password: str, *, keep: UserSession | None = None) 
     db.session.flush()
 
 
+def mark_email_confirmed(user: User, *, how: str) -> None:
+    """The owner has shown they read this address (a confirmation, invitation or reset link)."""
+    if user.email_confirmed:
+        return
+    user.email_confirmed_at = utcnow()
+    record(user, "user.email_confirmed", user, f"{user.name} confirmed their email ({how})")
+    db.session.flush()
+
+
 def update_profile(
     user: User, *, name: str, office_title: str, phone: str | None, actor: User | None = None
 ) -> None:

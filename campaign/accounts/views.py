@@ -5,16 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, logout_user
 
+from campaign.accounts.confirmation import sign_up
 from campaign.accounts.forms import ChangePasswordForm, LoginForm, ProfileForm, SignupForm
-from campaign.accounts.models import AccountOrigin
 from campaign.accounts.operations import (
     AccountError,
     authenticate,
     change_password,
-    create_user,
     update_profile,
 )
-from campaign.accounts.roles import Role, can_make_commitments
+from campaign.accounts.roles import can_make_commitments
 from campaign.accounts.sessions import (
     SessionNotFound,
     end_session,
@@ -39,6 +38,8 @@ INVALID_CREDENTIALS = "That email and password do not match an account."
 
 @bp.route("/signup", methods=["GET", "POST"])
 def signup():
+    """Not signed in afterwards: a new and a known address get the same answer, the same
+    cookies and (mail after the response) the same time; the email says which it was."""
     if current_user.is_authenticated:
         return redirect(url_for("catalog.home"))
     form = SignupForm()
@@ -46,22 +47,22 @@ def signup():
         jurisdiction = _signup_jurisdiction(form)
         if jurisdiction is not None:
             try:
-                user = create_user(
+                outcome = sign_up(
                     email=form.email.data,
                     name=form.name.data,
                     password=form.password.data,
-                    role=Role.OFFICIAL,
                     office_title=form.office_title.data,
                     jurisdiction=jurisdiction,
-                    origin=AccountOrigin.SIGNUP,
                 )
             except AccountError as error:
                 getattr(form, error.field or "email").errors.append(str(error))
             else:
-                sign_in(user)
-                db.session.commit()
-                flash(f"Welcome, {user.name}. Your account is ready.", "success")
-                return redirect(url_for("commitments.new"))
+                if outcome.created is None:
+                    db.session.rollback()  # a body the form described stays unwritten too
+                else:
+                    db.session.commit()
+                outcome.mail.send_after_response()
+                return redirect(url_for("confirmation.sent"))
         db.session.rollback()
     status = 422 if request.method == "POST" else 200
     return render_template("accounts/signup.html", form=form), status

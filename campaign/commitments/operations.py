@@ -78,8 +78,11 @@ def make_commitments(
     """Record an official's pledges, each with its first timeline entry.
 
     `recorded_by` is the staff member entering them for the official, when it is not the
-    official themself; the timeline and the audit trail say so.
+    official themself; the timeline and the audit trail say so. An official acting alone
+    must have confirmed their email (accounts/confirmation.py).
     """
+    if recorded_by is None and official.awaiting_email_confirmation:
+        raise CommitmentError("Confirm your email address before committing: open our link.")
     recorded_by = recorded_by or official
     if official.jurisdiction_id is None:
         raise CommitmentError("Tell us which jurisdiction you serve before committing.")

@@ -31,6 +31,10 @@ bp = Blueprint("commitments", __name__, url_prefix="/commitments")
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(can_make_commitments)
 def new():
+    if current_user.awaiting_email_confirmation:
+        # Explained, with a button for a new link; a POST changes nothing (403).
+        status = 403 if request.method == "POST" else 200
+        return render_template("commitments/confirm_first.html"), status
     priorities = priorities_with_policies()
     policies = [p for pr in priorities for p in pr.policies]
     already = {c.policy_id: c for c in commitments_of(current_user)}

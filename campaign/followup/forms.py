@@ -48,3 +48,13 @@ class AssignForm(FlaskForm):
     owner = SelectField("Assign to", validate_choice=False)
     commitment_ids = SelectMultipleField("Commitments", validate_choice=False, coerce=str)
     back = HiddenField()
+
+
+class RejectOfficialForm(FlaskForm):
+    """Why staff did not verify an official: kept in the audit trail."""
+
+    reason = TextAreaField(
+        "Why (kept in the audit trail)",
+        filters=[strip],
+        validators=[Optional(), Length(max=300, message="Keep the reason under 300 characters.")],
+    )

@@ -2,10 +2,12 @@
 
 A commitment enters the queue for the first reason that applies, in this order:
 0. its official asked for help and is waiting for an answer;
-1. its follow-up date has come;
-2. it is a new pledge nobody has contacted yet;
-3. its target date has passed before it was implemented;
-4. no progress for longer than its stage allows (config FOLLOW_UP_STALE_DAYS), and no
+1. its official signed up alone and staff have not verified them yet (until then it counts
+   nowhere and names no one: accounts/verification.py);
+2. its follow-up date has come;
+3. it is a new pledge nobody has contacted yet;
+4. its target date has passed before it was implemented;
+5. no progress for longer than its stage allows (config FOLLOW_UP_STALE_DAYS), and no
    contact in that time either.
 A follow-up date in the future snoozes it whatever the reason: staff said when to call next.
 """
@@ -21,6 +23,7 @@ from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from campaign.accounts.models import User
+from campaign.accounts.verification import awaiting_verification
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Commitment
 from campaign.commitments.stages import Stage
@@ -35,19 +38,21 @@ DEFAULT_STALE_DAYS = {"pledged": 30, "introduced": 45, "passed": 60, "stalled": 
 
 class Reason(enum.IntEnum):
     HELP_REQUESTED = 0
-    FOLLOW_UP_DUE = 1
-    NEVER_CONTACTED = 2
-    TARGET_PASSED = 3
-    NO_PROGRESS = 4
+    OFFICIAL_TO_VERIFY = 1
+    FOLLOW_UP_DUE = 2
+    NEVER_CONTACTED = 3
+    TARGET_PASSED = 4
+    NO_PROGRESS = 5
 
     @property
     def label(self) -> str:
         return {
             0: "Official asked for help",
-            1: "Follow-up date reached",
-            2: "New pledge, never contacted",
-            3: "Target date passed",
-            4: "No progress reported",
+            1: "New official to verify",
+            2: "Follow-up date reached",
+            3: "New pledge, never contacted",
+            4: "Target date passed",
+            5: "No progress reported",
         }[self.value]
 
 
@@ -120,8 +125,10 @@ def _reason_and_due(today: date, waiting_since):
         )
         stale_conditions.append(condition)
     due_follow_up = and_(FollowUp.follow_up_on.isnot(None), FollowUp.follow_up_on <= today)
+    to_verify = Commitment.official_id.in_(awaiting_verification())
     reason = case(
         (waiting_since.isnot(None), literal(Reason.HELP_REQUESTED.value)),
+        (to_verify, literal(Reason.OFFICIAL_TO_VERIFY.value)),
         (due_follow_up, literal(Reason.FOLLOW_UP_DUE.value)),
         (never_contacted, literal(Reason.NEVER_CONTACTED.value)),
         (target_passed, literal(Reason.TARGET_PASSED.value)),
@@ -130,6 +137,7 @@ def _reason_and_due(today: date, waiting_since):
     )
     due = case(
         (waiting_since.isnot(None), waiting_since),
+        (to_verify, Commitment.pledged_on),
         (due_follow_up, FollowUp.follow_up_on),
         (never_contacted, Commitment.pledged_on),
         (target_passed, Commitment.target_date),

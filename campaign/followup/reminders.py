@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload
 
@@ -22,7 +22,7 @@ from campaign.commitments.stages import Stage
 from campaign.extensions import db
 from campaign.followup.models import SentReminder
 from campaign.followup.queue import QueueFilter, follow_up_queue
-from campaign.mail import MailError, send_mail
+from campaign.mail import MailError, public_link, send_mail
 
 OFFICIAL_KIND = "official_update"
 DIGEST_KIND = "staff_digest"
@@ -93,7 +93,7 @@ def send_reminders(today: date) -> ReminderRun:
     by_official: dict[int, list[Commitment]] = {}
     for commitment in quiet:
         by_official.setdefault(commitment.official_id, []).append(commitment)
-    link = url_for("commitments.mine", _external=True)
+    link = public_link("commitments.mine")
     for commitments in by_official.values():
         official = commitments[0].official
         if _recently_reminded(official.id, OFFICIAL_KIND, today):
@@ -122,7 +122,7 @@ def send_reminders(today: date) -> ReminderRun:
     staff_members = db.session.scalars(
         select(User).where(User.role.in_([Role.STAFF, Role.ADMIN]), User.active.is_(True))
     )
-    queue_link = url_for("followup.queue", _external=True)
+    queue_link = public_link("followup.queue")
     for member in staff_members:
         page = follow_up_queue(member, today, QueueFilter(owner="mine"), per_page=20)
         if not page.total:

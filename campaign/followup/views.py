@@ -16,7 +16,14 @@ from wtforms import SelectChoice
 
 from campaign import revision
 from campaign.accounts.models import User
-from campaign.accounts.roles import is_staff
+from campaign.accounts.roles import Role, is_staff
+from campaign.accounts.verification import (
+    VerificationError,
+    officials_to_verify,
+    reject_official,
+    verification_case,
+    verify_official,
+)
 from campaign.audit.operations import entries_for
 from campaign.cache import cached, max_lag
 from campaign.commitments.filters import FilterForm
@@ -25,7 +32,7 @@ from campaign.commitments.operations import get_commitment_or_404, timeline_of
 from campaign.commitments.stages import Stage
 from campaign.exports import csv_response
 from campaign.extensions import db
-from campaign.followup.forms import AssignForm, ContactForm
+from campaign.followup.forms import AssignForm, ContactForm, RejectOfficialForm
 from campaign.followup.models import ContactKind, FollowUp
 from campaign.followup.operations import (
     FollowUpError,
@@ -248,6 +255,65 @@ def confirm_jurisdiction(jurisdiction_id: int):
     db.session.commit()
     flash(f"{body.label} is confirmed.", "success")
     return redirect(url_for(".jurisdictions"))
+
+
+@bp.route("/officials/to-verify")
+@role_required(is_staff)
+def officials_awaiting_verification():
+    return render_template("followup/officials_to_verify.html", officials=officials_to_verify())
+
+
+@bp.route("/officials/<id:official_id>/verify", methods=["GET", "POST"])
+@role_required(is_staff)
+def verify_official_page(official_id: int):
+    """What staff need to decide whether an official who signed up is real, and the button."""
+    official = _official_or_404(official_id)
+    if request.method == "POST":
+        require_action_form()
+        try:
+            verify_official(official, current_user)
+        except VerificationError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(f"{official.name} is verified: their commitments now count.", "success")
+        return redirect(url_for(".verify_official_page", official_id=official_id))
+    return _verification_page(official, RejectOfficialForm(formdata=None), 200)
+
+
+@bp.route("/officials/<id:official_id>/reject", methods=["POST"])
+@role_required(is_staff)
+def reject_official_view(official_id: int):
+    official = _official_or_404(official_id)
+    form = RejectOfficialForm()
+    if not form.validate_on_submit():
+        return _verification_page(official, form, 422)
+    try:
+        reject_official(official, current_user, form.reason.data or None)
+    except VerificationError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(f"{official.name} was not verified; the account is deactivated.", "success")
+    return redirect(url_for(".verify_official_page", official_id=official_id))
+
+
+def _official_or_404(official_id: int) -> User:
+    official = db.session.get(User, official_id)
+    if official is None or official.role != Role.OFFICIAL:  # deactivated ones too
+        abort(404)
+    return official
+
+
+def _verification_page(official: User, reject_form: RejectOfficialForm, status: int):
+    return render_template(
+        "followup/verify_official.html",
+        case=verification_case(official),
+        reject_form=reject_form,
+        audit=entries_for("user", official.id),
+    ), status
 
 
 @bp.route("/officials/<id:official_id>/contact", methods=["POST"])

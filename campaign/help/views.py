@@ -11,7 +11,7 @@ from campaign.extensions import db
 from campaign.help.forms import AskForm, ReplyForm
 from campaign.help.models import HelpTopic
 from campaign.help.operations import ask_for_help, get_help_request_or_404, reply
-from campaign.mail import MailError, send_mail
+from campaign.mail import MailError, public_link, send_mail
 from campaign.security import role_required
 
 bp = Blueprint("help", __name__, url_prefix="/help")
@@ -54,7 +54,7 @@ def thread(request_id: int):
 
 def _email_official(help_request) -> None:
     """Tell the official staff answered; after the commit, so a mail failure loses nothing."""
-    link = url_for(".thread", request_id=help_request.id, _external=True)
+    link = public_link("help.thread", request_id=help_request.id)
     latest = help_request.messages[-1].body
     body = (
         f"Hello {help_request.official.name},\n\n"

@@ -67,11 +67,13 @@ def browser():
 
 
 @pytest.fixture
-def live_server(app):
-    """The test app on a free loopback port, serving from a thread."""
+def live_server(app, monkeypatch):
+    """The test app on a free loopback port, serving from a thread; links in its emails
+    point at it (PUBLIC_URL)."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    monkeypatch.setitem(app.config, "PUBLIC_URL", f"http://127.0.0.1:{server.server_port}")
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
