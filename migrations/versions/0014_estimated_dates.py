@@ -1,7 +1,7 @@
 """estimated dates: a timeline entry says when its date is a guess
 
 Revision ID: 0014
-Revises: 0013
+Revises: 0012
 Create Date: 2026-12-03 08:35:00
 
 A spreadsheet row without a date may be recorded with the date of its file, when staff
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0014'
-down_revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
