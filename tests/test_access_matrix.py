@@ -184,11 +184,13 @@ MATRIX: dict[tuple[str, str], Route] = {
         {"stage": "passed", "occurred_on": "{today}"},
         writers=(A, *STAFF_WRITE),
     ),
+    # Only the official makes a commitment more visible: staff are refused with a message
+    # (A's commitment is private; staff may only narrow, see the visibility actions below).
     ("commitments.set_visibility", "POST"): Route(
         "/commitments/{commitment}/visibility",
-        owner_or_staff(302),
+        {ANON: LOGIN, A: 302, B: 404, ORG: 404, STAFF: 422, ADMIN: 422},
         {"visibility": "counted"},
-        writers=(A, *STAFF_WRITE),
+        writers=(A,),
     ),
     # Help requests: the official asks on their own commitment; staff answer.
     ("help.ask", "GET"): Route("/help/commitments/{commitment}", officials(other_official=404)),
@@ -399,7 +401,7 @@ def build_world(make, catalog) -> dict:
         evidence_url=OWNER_SECRETS["evidence link"],
         note=OWNER_SECRETS["private note"],
     )
-    make.commitment(alma, catalog[1], pledged_on=now - timedelta(days=60))  # public
+    public = make.commitment(alma, catalog[1], pledged_on=now - timedelta(days=60))
     help_request = make.help_request(private, OWNER_SECRETS["help question"])
     bob = make.user(name="Bob Other", email="b@example.org")
     make.commitment(bob, catalog[0], pledged_on=now - timedelta(days=10))
@@ -467,6 +469,7 @@ def build_world(make, catalog) -> dict:
     db.session.commit()
     return {
         "commitment": private.id,
+        "public_commitment": public.id,
         "evidence_entry": evidence.id,
         "help_request": help_request.id,
         "official": alma.id,
@@ -560,3 +563,55 @@ def test_official_b_does_not_see_a_in_my_commitments(client, auth, world):
     html = client.get("/commitments/").get_data(as_text=True)
     assert "Cancel ALPR contracts" in html  # B's own commitment
     assert "Ownerton" not in html and OWNER_NAME not in html
+
+
+# Each action on a commitment has its own predicate in accounts/roles.py; this is the table
+# of who may do what to official A's commitment. True: allowed. Views pass the predicate to
+# get_commitment_or_404, so a refusal is the same 404 as a missing record.
+COMMITMENT_ACTIONS = {
+    "can_view_commitment": {A: True, B: False, ORG: False, STAFF: True, ADMIN: True},
+    "can_report_progress": {A: True, B: False, ORG: False, STAFF: True, ADMIN: True},
+    "can_change_visibility": {A: True, B: False, ORG: False, STAFF: True, ADMIN: True},
+    "can_make_more_visible": {A: True, B: False, ORG: False, STAFF: False, ADMIN: False},
+    "can_ask_for_help": {A: True, B: False, ORG: False, STAFF: False, ADMIN: False},
+}
+
+
+@pytest.mark.parametrize("action", list(COMMITMENT_ACTIONS))
+def test_each_commitment_action_is_allowed_to_the_roles_the_table_says(world, action):
+    from campaign.accounts import roles
+    from campaign.accounts.models import User, normalize_email
+    from campaign.commitments.models import Commitment
+
+    predicate = getattr(roles, action)
+    commitment = db.session.get(Commitment, world["commitment"])
+    allowed = {}
+    for role, email in LOGINS.items():
+        user = db.session.scalar(
+            select(User).where(User.email_normalized == normalize_email(email))
+        )
+        allowed[role] = predicate(user, commitment)
+    assert allowed == COMMITMENT_ACTIONS[action]
+    anonymous = current_app.login_manager.anonymous_user()
+    assert predicate(anonymous, commitment) is False
+
+
+# Making A's public commitment less public: A without a reason, staff with one (on A's request).
+NARROWING = {ANON: LOGIN, A: 302, B: 404, ORG: 404, STAFF: 302, ADMIN: 302}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_making_a_commitment_less_public_answers_each_role_as_the_table_says(
+    client, auth, world, role
+):
+    if role != ANON:
+        assert auth.login(LOGINS[role]).status_code == 302
+    path = f"/commitments/{world['public_commitment']}/visibility"
+    before = database_snapshot()
+    response = client.post(path, data={"visibility": "counted", "reason": "asked by phone"})
+    changed = _changed_tables(before, database_snapshot())
+    if NARROWING[role] == LOGIN:
+        assert response.headers["Location"].startswith("/login?next=")
+    else:
+        assert response.status_code == NARROWING[role], role
+    assert bool(changed) == (NARROWING[role] == 302), (role, changed)

@@ -16,7 +16,7 @@ from wtforms import SelectChoice
 
 from campaign import revision
 from campaign.accounts.models import User
-from campaign.accounts.roles import is_staff
+from campaign.accounts.roles import can_verify_evidence, is_staff
 from campaign.audit.operations import entries_for
 from campaign.cache import cached, max_lag
 from campaign.commitments.filters import FilterForm
@@ -218,7 +218,7 @@ def commitment(commitment_id: int):
 
 
 @bp.route("/timeline/<id:entry_id>/verify", methods=["POST"])
-@role_required(is_staff)
+@role_required(can_verify_evidence)
 def verify(entry_id: int):
     entry = db.get_or_404(TimelineEntry, entry_id)
     require_action_form()
