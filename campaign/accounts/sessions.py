@@ -21,8 +21,8 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from flask import current_app, request
-from flask_login import login_user
+from flask import current_app, g, request, session
+from flask_login import login_user, logout_user
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -112,10 +112,34 @@ def start_session(user: User, user_agent: str | None) -> str:
     return token
 
 
+def renew_browser_session() -> None:
+    """Start the browser's Flask session afresh, and with it Flask-WTF's CSRF secret.
+
+    Called at sign-in and sign-out, so nothing set on one side of the change works on the
+    other: a form token captured before sign-in (or a session planted in the browser) is
+    refused after it, and a signed-out browser keeps nothing of the account's session.
+    """
+    session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)  # this request's
+
+
 def sign_in(user: User, *, remember: bool = False) -> None:
     """Start a session for this browser and hand its token to Flask-Login; the view commits."""
+    renew_browser_session()
     start_session(user, request.user_agent.string)
     login_user(user, remember=remember)
+
+
+def sign_out(user: User) -> None:
+    """This browser signs out: its session row goes and its Flask session starts afresh.
+
+    The Flask session is renewed before Flask-Login's logout, which leaves the instruction
+    to delete the "keep me signed in" cookie in it. `user` may be anonymous.
+    """
+    if user.is_authenticated:
+        end_session(user)
+    renew_browser_session()
+    logout_user()
 
 
 def load_user(token: str) -> User | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, login_required
 
 from campaign.accounts.forms import ChangePasswordForm, LoginForm, ProfileForm, SignupForm
 from campaign.accounts.models import AccountOrigin
@@ -17,11 +17,11 @@ from campaign.accounts.operations import (
 from campaign.accounts.roles import Role, can_make_commitments
 from campaign.accounts.sessions import (
     SessionNotFound,
-    end_session,
     live_sessions,
     revoke_session,
     revoke_sessions,
     sign_in,
+    sign_out,
 )
 from campaign.extensions import db
 from campaign.forms import ActionForm, require_action_form
@@ -121,10 +121,8 @@ def _after_login_url(next_url: str | None) -> str:
 @bp.route("/logout", methods=["POST"])
 def logout():
     if ActionForm().validate_on_submit():
-        if current_user.is_authenticated:
-            end_session(current_user)
-            db.session.commit()
-        logout_user()
+        sign_out(current_user)
+        db.session.commit()
         flash("You are signed out.", "info")
     return redirect(url_for("catalog.home"))
 
@@ -183,9 +181,10 @@ def revoke_session_view(session_id: int):
         browser = revoke_session(current_user, session_id).browser
     except SessionNotFound:
         abort(404)
+    if this_device:
+        sign_out(current_user)
     db.session.commit()
     if this_device:
-        logout_user()
         flash("You are signed out.", "info")
         return redirect(url_for("catalog.home"))
     flash(f"Signed out {browser}.", "success")
@@ -197,7 +196,7 @@ def revoke_session_view(session_id: int):
 def sign_out_everywhere():
     require_action_form()
     revoke_sessions(current_user)
+    sign_out(current_user)
     db.session.commit()
-    logout_user()
     flash("You are signed out on every device, this one included.", "info")
     return redirect(url_for("accounts.login"))
