@@ -213,10 +213,15 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("dashboard.states_csv", "GET"): Route("/dashboard/states.csv", organizers_and_staff()),
     ("directory.index", "GET"): Route("/directory/", organizers_and_staff()),
     ("directory.official", "GET"): Route("/directory/{official}", organizers_and_staff()),
-    ("directory.export_csv", "GET"): Route("/directory/officials.csv", staff_only()),
+    # Staff downloads of contact details write their audit entry (tests/test_export_audit.py).
+    ("directory.export_csv", "GET"): Route(
+        "/directory/officials.csv", staff_only(), writers=STAFF_WRITE
+    ),
     # The staff workspace.
     ("followup.queue", "GET"): Route("/staff/queue?owner=all", staff_only()),
-    ("followup.queue_csv", "GET"): Route("/staff/queue.csv?owner=all", staff_only()),
+    ("followup.queue_csv", "GET"): Route(
+        "/staff/queue.csv?owner=all", staff_only(), writers=STAFF_WRITE
+    ),
     ("followup.assign_many", "POST"): Route(
         "/staff/assign",
         staff_only(302),
@@ -294,7 +299,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ),
     ("imports.report", "GET"): Route("/staff/imports/{pending_import}", staff_only()),
     ("imports.report_csv", "GET"): Route(
-        "/staff/imports/{pending_import}/report.csv", staff_only()
+        "/staff/imports/{pending_import}/report.csv", staff_only(), writers=STAFF_WRITE
     ),
     ("imports.save_choices", "POST"): Route(
         "/staff/imports/{pending_import}/choices",

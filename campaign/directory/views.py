@@ -22,7 +22,7 @@ from campaign.accounts.roles import (
     can_view_directory,
     is_staff,
 )
-from campaign.audit.operations import entries_for
+from campaign.audit.operations import entries_for, record_export
 from campaign.directory.queries import directory, visible_commitments_of
 from campaign.exports import csv_response
 from campaign.extensions import db
@@ -69,7 +69,15 @@ def index():
 @bp.route("/officials.csv")
 @role_required(is_staff)
 def export_csv():
-    listing, _filters = _listing(100_000)
+    listing, (state, search) = _listing(100_000)
+    record_export(
+        current_user,
+        "officials_contacts",
+        current_user,
+        filters={"state": state, "q": search},
+        rows=len(listing.rows),
+    )
+    db.session.commit()  # the download is recorded before any of it is sent
     header = ["name", "office", "jurisdiction", "email", "phone", "commitments", "last_contact"]
     rows = (
         [r.name, r.office_title, r.jurisdiction_label, r.email, r.phone, r.commitments,

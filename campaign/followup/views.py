@@ -17,7 +17,7 @@ from wtforms import SelectChoice
 from campaign import revision
 from campaign.accounts.models import User
 from campaign.accounts.roles import can_verify_evidence, is_staff
-from campaign.audit.operations import entries_for
+from campaign.audit.operations import entries_for, record_export
 from campaign.cache import cached, max_lag
 from campaign.commitments.filters import FilterForm
 from campaign.commitments.models import Commitment, TimelineEntry
@@ -132,6 +132,14 @@ def queue():
 def queue_csv():
     flt = _queue_filter()
     page = follow_up_queue(current_user, today(), flt, page=1, per_page=10_000)
+    record_export(
+        current_user,
+        "follow_up_queue",
+        current_user,
+        filters={"owner": flt.owner, "state": flt.state, "policy": flt.policy, "stage": flt.stage},
+        rows=len(page.items),
+    )
+    db.session.commit()  # the download is recorded before any of it is sent
     header = ["commitment_id", "reason", "due_on", "official", "jurisdiction", "policy",
               "stage", "owner"]  # fmt: skip
     rows = (
