@@ -93,6 +93,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from campaign.accounts.admin_views import bp as admin_bp
     from campaign.accounts.reset_views import bp as password_bp
+    from campaign.accounts.second_factor_views import bp as second_factor_bp
     from campaign.accounts.views import bp as accounts_bp
     from campaign.audit.views import bp as audit_bp
     from campaign.catalog.views import bp as catalog_bp
@@ -111,6 +112,7 @@ def register_blueprints(app: Flask) -> None:
         catalog_bp,
         accounts_bp,
         password_bp,
+        second_factor_bp,
         commitments_bp,
         places_bp,
         map_bp,

@@ -23,6 +23,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from campaign.accounts.invitations import make_invitation_token
+from campaign.accounts.models import SecondFactor
 from campaign.accounts.reset import make_reset_token
 from campaign.accounts.roles import Role
 from campaign.accounts.sessions import start_session
@@ -145,6 +146,15 @@ MATRIX: dict[tuple[str, str], Route] = {
     ),
     # Signing out deletes the browser's session record, so a copied cookie dies with it.
     ("accounts.logout", "POST"): Route("/logout", everyone(302), writers=SIGNED_IN),
+    # The code step of sign-in needs a right password first; without it, back to sign in.
+    ("second_factor.verify", "GET"): Route("/login/code", everyone(302)),
+    ("second_factor.verify", "POST"): Route("/login/code", everyone(302), {"code": "123456"}),
+    # Anyone may enrol an authenticator app (staff must, in production); a wrong code saves
+    # nothing.
+    ("second_factor.enrol", "GET"): Route("/account/second-factor", signed_in()),
+    ("second_factor.enrol", "POST"): Route(
+        "/account/second-factor", signed_in(422), {"code": "not-a-code"}
+    ),
     ("accounts.profile", "GET"): Route("/account", signed_in()),
     ("accounts.profile", "POST"): Route(
         "/account",
@@ -346,6 +356,11 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("admin.update_user", "POST"): Route(
         "/admin/users/{official}", admin_only(302), {"active": "0"}, writers=(ADMIN,)
     ),
+    ("admin.reset_factor", "POST"): Route(
+        "/admin/users/{unclaimed_official}/second-factor/reset",
+        admin_only(302),
+        writers=(ADMIN,),
+    ),
 }
 
 
@@ -423,6 +438,8 @@ def build_world(make, catalog) -> dict:
         owner_session = alma.current_session.id
     unclaimed = make.user(email="unclaimed@example.org", name="Una Claimed")
     unclaimed.password_hash = None
+    db.session.flush()
+    db.session.add(SecondFactor(user_id=unclaimed.id, secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"))
     pending_import = ImportBatch(
         kind=ImportKind.SPREADSHEET,
         status=ImportStatus.PENDING,

@@ -106,3 +106,9 @@ def can_view_directory(user) -> bool:
 
 def can_manage_users(user: User | None) -> bool:
     return is_admin(user)
+
+
+def must_use_second_factor(user) -> bool:
+    """Staff and admins read every contact detail: where REQUIRE_STAFF_SECOND_FACTOR is on
+    (production), a password alone does not open their accounts."""
+    return is_staff(user)

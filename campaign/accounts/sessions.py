@@ -19,6 +19,7 @@ import hashlib
 import logging
 import re
 import secrets
+import time
 from datetime import datetime, timedelta
 
 from flask import current_app, g, request, session
@@ -232,3 +233,44 @@ def purge_expired_sessions() -> int:
             )
         )
     ).rowcount
+
+
+# A sign-in waiting for its second factor (accounts/second_factor.py): kept in the browser's
+# signed Flask session, never a session row, so nobody is signed in until the code is right.
+PENDING_KEY = "second_factor_pending"
+
+
+def start_pending_sign_in(user: User, *, remember: bool, account_key: str) -> None:
+    """After the right password: remember who is half signed in, for a few minutes.
+
+    Kept in the signed session cookie; `account_key` lets the throttle count wrong codes
+    per account like wrong passwords, without a query.
+    """
+    session[PENDING_KEY] = {
+        "user": user.id,
+        "remember": bool(remember),
+        "since": int(time.time()),
+        "account": account_key,
+    }
+
+
+def pending_sign_in() -> tuple[User, bool] | None:
+    """The user (and their "keep me signed in" choice) whose password was right, if the
+    pending sign-in is still fresh and the account active."""
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None
+    age = time.time() - float(pending.get("since") or 0)
+    if not 0 <= age <= current_app.config["SECOND_FACTOR_PENDING_SECONDS"]:
+        session.pop(PENDING_KEY, None)
+        return None
+    user = db.session.get(User, int(pending.get("user") or 0))
+    if user is None or not user.active:
+        return None
+    return user, bool(pending.get("remember"))
+
+
+def pending_account_key() -> str:
+    """The throttle's key for the account whose code is being asked for ("" if none)."""
+    pending = session.get(PENDING_KEY)
+    return str(pending.get("account") or "") if isinstance(pending, dict) else ""

@@ -15,6 +15,7 @@ from campaign.accounts.operations import (
     update_profile,
 )
 from campaign.accounts.roles import Role, can_make_commitments
+from campaign.accounts.second_factor import begin_sign_in, has_second_factor
 from campaign.accounts.sessions import (
     SessionNotFound,
     live_sessions,
@@ -97,20 +98,30 @@ def _signup_jurisdiction(form: SignupForm) -> Jurisdiction | None:
 def login():
     next_url = request.args.get("next")
     if current_user.is_authenticated:
-        return redirect(_after_login_url(next_url))
+        return redirect(after_login_url(next_url))
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
-            sign_in(user, remember=form.remember.data)
+            signed_in = begin_sign_in(user, remember=form.remember.data)
             db.session.commit()
-            return redirect(_after_login_url(next_url))
+            if signed_in:
+                return redirect(after_login_url(next_url))
+            return redirect(code_step_url(next_url))  # the account has a second factor
         form.password.errors.append(INVALID_CREDENTIALS)
     status = 422 if request.method == "POST" else 200
     return render_template("accounts/login.html", form=form), status
 
 
-def _after_login_url(next_url: str | None) -> str:
+def code_step_url(next_url: str | None) -> str:
+    """The second step of signing in, passing on a safe `next` only."""
+    return url_for(
+        "second_factor.verify", next=next_url if is_safe_redirect_target(next_url) else None
+    )
+
+
+def after_login_url(next_url: str | None) -> str:
+    """Where a sign-in lands: a safe `next`, else the person's own starting page."""
     if is_safe_redirect_target(next_url):
         return next_url
     if can_make_commitments(current_user):
@@ -169,6 +180,7 @@ def _account_page(profile_form: ProfileForm, password_form: ChangePasswordForm, 
         password_form=password_form,
         sessions=live_sessions(current_user),
         this_session=current_user.current_session,
+        has_second_factor=has_second_factor(current_user),
     ), status
 
 
