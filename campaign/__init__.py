@@ -96,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
     from campaign.accounts.admin_views import bp as admin_bp
     from campaign.accounts.confirmation_views import bp as confirmation_bp
     from campaign.accounts.reset_views import bp as password_bp
+    from campaign.accounts.second_factor_views import bp as second_factor_bp
     from campaign.accounts.views import bp as accounts_bp
     from campaign.audit.views import bp as audit_bp
     from campaign.catalog.views import bp as catalog_bp
@@ -115,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
         accounts_bp,
         password_bp,
         confirmation_bp,
+        second_factor_bp,
         commitments_bp,
         places_bp,
         map_bp,

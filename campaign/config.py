@@ -106,6 +106,12 @@ class Config:
     # Invitations to claim an imported account (campaign/accounts/invitations.py).
     INVITATION_MAX_AGE = int(os.environ.get("INVITATION_MAX_AGE", str(14 * 24 * 3600)))
 
+    # A second factor (TOTP, accounts/second_factor.py): staff and admins without one are
+    # sent to enrol before any other page. On in production; anyone may enrol regardless.
+    REQUIRE_STAFF_SECOND_FACTOR = os.environ.get("REQUIRE_STAFF_SECOND_FACTOR", "0") == "1"
+    # How long after the right password the code may be entered.
+    SECOND_FACTOR_PENDING_SECONDS = int(os.environ.get("SECOND_FACTOR_PENDING_SECONDS", "300"))
+
     # Throttling of sign-in, sign-up and password reset (campaign/throttle.py). Counts live in
     # Redis when RATELIMIT_STORAGE_URI (or REDIS_URL) is set, so every worker shares them;
     # otherwise in each process's memory, with a warning at start-up. Limits are written like
@@ -155,6 +161,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     PUBLIC_URL = os.environ.get("PUBLIC_URL") or None  # required: no default to guess wrong
+    REQUIRE_STAFF_SECOND_FACTOR = os.environ.get("REQUIRE_STAFF_SECOND_FACTOR", "1") == "1"
 
 
 CONFIGS = {

@@ -1,6 +1,6 @@
 """Every model in one import, so Alembic and the tests see the whole schema."""
 
-from campaign.accounts.models import User, UserSession
+from campaign.accounts.models import RecoveryCode, SecondFactor, User, UserSession
 from campaign.audit.models import AuditEntry
 from campaign.catalog.models import Policy, PolicyResource, Priority
 from campaign.commitments.models import Commitment, TimelineEntry
@@ -24,7 +24,9 @@ __all__ = [
     "Policy",
     "PolicyResource",
     "Priority",
+    "RecoveryCode",
     "SavedMapping",
+    "SecondFactor",
     "SentReminder",
     "TimelineEntry",
     "User",

@@ -37,6 +37,7 @@ from limits import parse_many
 from werkzeug.exceptions import HTTPException
 
 from campaign.accounts.models import normalize_email
+from campaign.accounts.sessions import pending_account_key
 
 log = logging.getLogger(__name__)
 EXTENSION_KEY = "campaign.throttle"
@@ -109,6 +110,24 @@ THROTTLES = (
         refused,
     ),
     Throttle("accounts.login", "RATELIMIT_LOGIN_PER_ADDRESS", client_address, "login", refused),
+    # A wrong second-factor code counts like a wrong password, for the account and the client.
+    Throttle(
+        "second_factor.verify",
+        "RATELIMIT_LOGIN_PER_ACCOUNT",
+        pending_account_key,
+        "password",
+        refused,
+    ),
+    Throttle(
+        "second_factor.verify", "RATELIMIT_LOGIN_PER_ADDRESS", client_address, "login", refused
+    ),
+    Throttle(
+        "second_factor.enrol",
+        "RATELIMIT_LOGIN_PER_ACCOUNT",
+        signed_in_account,
+        "password",
+        refused,
+    ),
     Throttle("accounts.signup", "RATELIMIT_SIGNUP_PER_ADDRESS", client_address, "signup", None),
     Throttle("password.forgot", "RATELIMIT_RESET_PER_ACCOUNT", account_in_form, "reset", None),
     Throttle("password.forgot", "RATELIMIT_RESET_PER_ADDRESS", client_address, "reset", None),
@@ -148,6 +167,8 @@ THROTTLES = (
 PAUSED = {
     "accounts.login": "There have been too many unsuccessful attempts to sign in.",
     "accounts.change_password": "There have been too many unsuccessful attempts to sign in.",
+    "second_factor.verify": "There have been too many unsuccessful attempts to sign in.",
+    "second_factor.enrol": "There have been too many wrong codes.",
     "accounts.signup": "There have been too many sign-up attempts from your network.",
     "password.forgot": "There have been too many requests for a password reset link.",
     "password.reset": "There have been too many attempts with password reset links.",

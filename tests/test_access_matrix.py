@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from campaign.accounts.confirmation import make_confirmation_token
 from campaign.accounts.invitations import make_invitation_token
-from campaign.accounts.models import AccountOrigin
+from campaign.accounts.models import AccountOrigin, SecondFactor
 from campaign.accounts.reset import make_reset_token
 from campaign.accounts.roles import Role
 from campaign.accounts.sessions import start_session
@@ -147,6 +147,15 @@ MATRIX: dict[tuple[str, str], Route] = {
     ),
     # Signing out deletes the browser's session record, so a copied cookie dies with it.
     ("accounts.logout", "POST"): Route("/logout", everyone(302), writers=SIGNED_IN),
+    # The code step of sign-in needs a right password first; without it, back to sign in.
+    ("second_factor.verify", "GET"): Route("/login/code", everyone(302)),
+    ("second_factor.verify", "POST"): Route("/login/code", everyone(302), {"code": "123456"}),
+    # Anyone may enrol an authenticator app (staff must, in production); a wrong code saves
+    # nothing.
+    ("second_factor.enrol", "GET"): Route("/account/second-factor", signed_in()),
+    ("second_factor.enrol", "POST"): Route(
+        "/account/second-factor", signed_in(422), {"code": "not-a-code"}
+    ),
     ("accounts.profile", "GET"): Route("/account", signed_in()),
     ("accounts.profile", "POST"): Route(
         "/account",
@@ -196,11 +205,13 @@ MATRIX: dict[tuple[str, str], Route] = {
         {"stage": "passed", "occurred_on": "{today}"},
         writers=(A, *STAFF_WRITE),
     ),
+    # Only the official makes a commitment more visible: staff are refused with a message
+    # (A's commitment is private; staff may only narrow, see the visibility actions below).
     ("commitments.set_visibility", "POST"): Route(
         "/commitments/{commitment}/visibility",
-        owner_or_staff(302),
+        {ANON: LOGIN, A: 302, B: 404, ORG: 404, STAFF: 422, ADMIN: 422},
         {"visibility": "counted"},
-        writers=(A, *STAFF_WRITE),
+        writers=(A,),
     ),
     # Help requests: the official asks on their own commitment; staff answer.
     ("help.ask", "GET"): Route("/help/commitments/{commitment}", officials(other_official=404)),
@@ -223,10 +234,15 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("dashboard.states_csv", "GET"): Route("/dashboard/states.csv", organizers_and_staff()),
     ("directory.index", "GET"): Route("/directory/", organizers_and_staff()),
     ("directory.official", "GET"): Route("/directory/{official}", organizers_and_staff()),
-    ("directory.export_csv", "GET"): Route("/directory/officials.csv", staff_only()),
+    # Staff downloads of contact details write their audit entry (tests/test_export_audit.py).
+    ("directory.export_csv", "GET"): Route(
+        "/directory/officials.csv", staff_only(), writers=STAFF_WRITE
+    ),
     # The staff workspace.
     ("followup.queue", "GET"): Route("/staff/queue?owner=all", staff_only()),
-    ("followup.queue_csv", "GET"): Route("/staff/queue.csv?owner=all", staff_only()),
+    ("followup.queue_csv", "GET"): Route(
+        "/staff/queue.csv?owner=all", staff_only(), writers=STAFF_WRITE
+    ),
     ("followup.assign_many", "POST"): Route(
         "/staff/assign",
         staff_only(302),
@@ -330,7 +346,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ),
     ("imports.report", "GET"): Route("/staff/imports/{pending_import}", staff_only()),
     ("imports.report_csv", "GET"): Route(
-        "/staff/imports/{pending_import}/report.csv", staff_only()
+        "/staff/imports/{pending_import}/report.csv", staff_only(), writers=STAFF_WRITE
     ),
     ("imports.save_choices", "POST"): Route(
         "/staff/imports/{pending_import}/choices",
@@ -376,6 +392,11 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("admin.users", "GET"): Route("/admin/users", admin_only()),
     ("admin.update_user", "POST"): Route(
         "/admin/users/{official}", admin_only(302), {"active": "0"}, writers=(ADMIN,)
+    ),
+    ("admin.reset_factor", "POST"): Route(
+        "/admin/users/{unclaimed_official}/second-factor/reset",
+        admin_only(302),
+        writers=(ADMIN,),
     ),
 }
 
@@ -437,7 +458,7 @@ def build_world(make, catalog) -> dict:
         evidence_url=OWNER_SECRETS["evidence link"],
         note=OWNER_SECRETS["private note"],
     )
-    make.commitment(alma, catalog[1], pledged_on=now - timedelta(days=60))  # public
+    public = make.commitment(alma, catalog[1], pledged_on=now - timedelta(days=60))
     help_request = make.help_request(private, OWNER_SECRETS["help question"])
     bob = make.user(name="Bob Other", email="b@example.org")
     make.commitment(bob, catalog[0], pledged_on=now - timedelta(days=10))
@@ -457,6 +478,8 @@ def build_world(make, catalog) -> dict:
     newcomer = make.user(email="nina@example.org", name="Nina Newcomer", unverified=True)
     newcomer.email_confirmed_at = None
     newcomer.origin = AccountOrigin.SIGNUP
+    db.session.flush()
+    db.session.add(SecondFactor(user_id=unclaimed.id, secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"))
     pending_import = ImportBatch(
         kind=ImportKind.SPREADSHEET,
         status=ImportStatus.PENDING,
@@ -508,6 +531,7 @@ def build_world(make, catalog) -> dict:
     db.session.commit()
     return {
         "commitment": private.id,
+        "public_commitment": public.id,
         "evidence_entry": evidence.id,
         "help_request": help_request.id,
         "official": alma.id,
@@ -603,3 +627,55 @@ def test_official_b_does_not_see_a_in_my_commitments(client, auth, world):
     html = client.get("/commitments/").get_data(as_text=True)
     assert "Cancel ALPR contracts" in html  # B's own commitment
     assert "Ownerton" not in html and OWNER_NAME not in html
+
+
+# Each action on a commitment has its own predicate in accounts/roles.py; this is the table
+# of who may do what to official A's commitment. True: allowed. Views pass the predicate to
+# get_commitment_or_404, so a refusal is the same 404 as a missing record.
+COMMITMENT_ACTIONS = {
+    "can_view_commitment": {A: True, B: False, ORG: False, STAFF: True, ADMIN: True},
+    "can_report_progress": {A: True, B: False, ORG: False, STAFF: True, ADMIN: True},
+    "can_change_visibility": {A: True, B: False, ORG: False, STAFF: True, ADMIN: True},
+    "can_make_more_visible": {A: True, B: False, ORG: False, STAFF: False, ADMIN: False},
+    "can_ask_for_help": {A: True, B: False, ORG: False, STAFF: False, ADMIN: False},
+}
+
+
+@pytest.mark.parametrize("action", list(COMMITMENT_ACTIONS))
+def test_each_commitment_action_is_allowed_to_the_roles_the_table_says(world, action):
+    from campaign.accounts import roles
+    from campaign.accounts.models import User, normalize_email
+    from campaign.commitments.models import Commitment
+
+    predicate = getattr(roles, action)
+    commitment = db.session.get(Commitment, world["commitment"])
+    allowed = {}
+    for role, email in LOGINS.items():
+        user = db.session.scalar(
+            select(User).where(User.email_normalized == normalize_email(email))
+        )
+        allowed[role] = predicate(user, commitment)
+    assert allowed == COMMITMENT_ACTIONS[action]
+    anonymous = current_app.login_manager.anonymous_user()
+    assert predicate(anonymous, commitment) is False
+
+
+# Making A's public commitment less public: A without a reason, staff with one (on A's request).
+NARROWING = {ANON: LOGIN, A: 302, B: 404, ORG: 404, STAFF: 302, ADMIN: 302}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_making_a_commitment_less_public_answers_each_role_as_the_table_says(
+    client, auth, world, role
+):
+    if role != ANON:
+        assert auth.login(LOGINS[role]).status_code == 302
+    path = f"/commitments/{world['public_commitment']}/visibility"
+    before = database_snapshot()
+    response = client.post(path, data={"visibility": "counted", "reason": "asked by phone"})
+    changed = _changed_tables(before, database_snapshot())
+    if NARROWING[role] == LOGIN:
+        assert response.headers["Location"].startswith("/login?next=")
+    else:
+        assert response.status_code == NARROWING[role], role
+    assert bool(changed) == (NARROWING[role] == 302), (role, changed)

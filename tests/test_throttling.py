@@ -487,3 +487,30 @@ def test_redis_unreachable_from_the_start_still_limits_and_never_gives_a_500(thr
     client = browser_at(app)
     assert statuses([sign_in(client, "ana@example.org") for _ in range(3)]) == [422, 422, 429]
     assert client.get("/healthz").status_code == 200
+
+
+def test_wrong_second_factor_codes_are_limited_like_wrong_passwords(throttled, make):
+    import pyotp
+
+    from campaign.accounts.roles import Role
+
+    app = throttled(RATELIMIT_LOGIN_PER_ACCOUNT="3 per 15 minutes")
+    make.user(Role.STAFF, email="sam@example.org")
+    client = browser_at(app)
+    assert sign_in(client, "sam@example.org", PASSWORD).status_code == 302
+    page = client.get("/account/second-factor").get_data(as_text=True)
+    secret = re.search(r'id="second-factor-key">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    totp = pyotp.TOTP(secret)
+    assert client.post("/account/second-factor", data={"code": totp.now()}).status_code == 200
+    client.post("/logout")
+
+    assert sign_in(client, "sam@example.org", PASSWORD).status_code == 302  # to the code step
+    near = {totp.at(time.time() + 30 * k) for k in (-1, 0, 1, 2)}
+    wrong = next(c for c in ("000000", "111111", "222222", "333333", "444444") if c not in near)
+    tries = [client.post("/login/code", data={"code": wrong}) for _ in range(4)]
+    assert statuses(tries) == [422, 422, 422, 429]
+    assert "too many unsuccessful attempts to sign in" in tries[-1].get_data(as_text=True)
+    # The right code is refused too while paused, from this browser or another.
+    right = totp.at(time.time() + 30)
+    assert client.post("/login/code", data={"code": right}).status_code == 429
+    assert sign_in(browser_at(app, "192.0.2.99"), "sam@example.org", PASSWORD).status_code == 429

@@ -1,4 +1,4 @@
-"""Admins manage accounts: roles and deactivation, each change audited."""
+"""Admins manage accounts: roles, deactivation and second-factor resets, each audited."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from campaign.accounts.models import User
+from campaign.accounts.models import SecondFactor, User
 from campaign.accounts.operations import AccountError, change_role, set_active
 from campaign.accounts.roles import Role, can_manage_users
+from campaign.accounts.second_factor import SecondFactorError, reset_second_factor
 from campaign.extensions import db
 from campaign.forms import require_action_form
 from campaign.security import role_required
@@ -37,8 +38,18 @@ def users():
         per_page=PAGE_SIZE,
         error_out=False,
     )
+    with_factor = set(
+        db.session.scalars(
+            select(SecondFactor.user_id).where(SecondFactor.user_id.in_([u.id for u in page.items]))
+        )
+    )
     return render_template(
-        "admin/users.html", page=page, search=search, role=role, roles_list=list(Role)
+        "admin/users.html",
+        page=page,
+        search=search,
+        role=role,
+        roles_list=list(Role),
+        with_factor=with_factor,
     )
 
 
@@ -61,6 +72,26 @@ def update_user(user_id: int):
     else:
         db.session.commit()
         flash(f"Saved {user.name}.", "success")
+    return redirect(
+        url_for(".users", **{k: v for k, v in request.args.items() if k in ("q", "role", "page")})
+    )
+
+
+@bp.route("/users/<id:user_id>/second-factor/reset", methods=["POST"])
+@role_required(can_manage_users)
+def reset_factor(user_id: int):
+    """A person lost their phone and their recovery codes: they sign in with the password
+    once and set up a new factor. Audited; their sessions end."""
+    user = db.get_or_404(User, user_id)
+    require_action_form()
+    try:
+        reset_second_factor(user, current_user)
+    except SecondFactorError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(f"Second factor of {user.name} reset; they are signed out everywhere.", "success")
     return redirect(
         url_for(".users", **{k: v for k, v in request.args.items() if k in ("q", "role", "page")})
     )

@@ -144,3 +144,46 @@ class UserSession(db.Model):
 
     def __repr__(self) -> str:
         return f"<UserSession {self.id} of user {self.user_id}>"
+
+
+class SecondFactor(db.Model):
+    """A user's authenticator app (TOTP, RFC 6238), asked for after the password.
+
+    Required of staff and admins in production (REQUIRE_STAFF_SECOND_FACTOR): they read
+    every contact detail, so a phished password alone must not open the account. The row
+    exists once enrolment is confirmed with a code; an admin's reset deletes it.
+    The secret must be readable to check codes, so it is stored as is (backups hold it:
+    keep them encrypted, as the README says).
+    """
+
+    __tablename__ = "second_factor"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The 30-second step of the last accepted code: a code seen once (shoulder-surfed, or
+    # replayed by a phishing proxy) is refused the second time.
+    last_used_step: Mapped[int | None] = mapped_column(Integer)
+
+    def __repr__(self) -> str:
+        return f"<SecondFactor of user {self.user_id}>"
+
+
+class RecoveryCode(db.Model):
+    """One of ten single-use codes shown once at enrolment, for a lost phone.
+
+    Only the SHA-256 of the code is kept; the codes are random (about 79 bits each), so the
+    hash cannot be reversed by guessing. `used_at` set: spent.
+    """
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    def __repr__(self) -> str:
+        return f"<RecoveryCode {self.id} of user {self.user_id}>"

@@ -27,7 +27,7 @@ from campaign.accounts.reset import (
     user_for_reset_token,
 )
 from campaign.accounts.reset_forms import ForgotPasswordForm, ResetPasswordForm
-from campaign.accounts.sessions import sign_in
+from campaign.accounts.second_factor import begin_sign_in
 from campaign.extensions import db
 
 bp = Blueprint("password", __name__, url_prefix="/password")
@@ -69,8 +69,13 @@ def reset(token: str):
             db.session.rollback()
             getattr(form, error.field or "password").errors.append(str(error))
         else:
-            sign_in(user)  # every older session of the account ended with the reset
+            # Every older session of the account ended with the reset; a second factor is
+            # still asked for, so a reset link alone does not open the account.
+            signed_in = begin_sign_in(user)
             db.session.commit()
+            if not signed_in:
+                flash("Your new password is set. Enter your code to sign in.", "success")
+                return redirect(url_for("second_factor.verify"))
             flash("Your new password is set, and you are signed in.", "success")
             return redirect(url_for("catalog.home"))
     status = 422 if request.method == "POST" else 200
@@ -95,7 +100,7 @@ def claim(token: str):
             db.session.rollback()
             getattr(form, error.field or "password").errors.append(str(error))
         else:
-            sign_in(user)
+            begin_sign_in(user)  # an unclaimed account has no second factor yet
             db.session.commit()
             flash("Welcome. Your password is set, and you are signed in.", "success")
             return redirect(url_for("commitments.mine"))

@@ -56,12 +56,42 @@ def can_see_contact_details(user) -> bool:
     return is_staff(user)
 
 
-def can_view_commitment(user, commitment: Commitment) -> bool:
-    """Officials see (and update) their own; staff see and update all, e.g. progress an
-    official reported by phone. Organizers use aggregate pages, not records."""
-    if is_staff(user):
-        return True
+def owns_commitment(user, commitment: Commitment) -> bool:
+    """The official who made the commitment: the one person who decides how visible it is."""
     return is_official(user) and commitment.official_id == user.id
+
+
+def can_view_commitment(user, commitment: Commitment) -> bool:
+    """Officials see their own; staff see all. Organizers use aggregate pages, not records."""
+    return is_staff(user) or owns_commitment(user, commitment)
+
+
+def can_report_progress(user, commitment: Commitment) -> bool:
+    """A new stage, its date, evidence link and note: the official, or staff recording what
+    the official told them (a phone call, an email)."""
+    return is_staff(user) or owns_commitment(user, commitment)
+
+
+def can_change_visibility(user, commitment: Commitment) -> bool:
+    """Who may use the visibility form at all; staff only ever towards less public
+    (see `can_make_more_visible`)."""
+    return is_staff(user) or owns_commitment(user, commitment)
+
+
+def can_make_more_visible(user, commitment: Commitment) -> bool:
+    """Naming or counting someone is their own decision: only the official widens who may
+    see a commitment (private → counted → public). Staff may narrow it on request."""
+    return owns_commitment(user, commitment)
+
+
+def can_ask_for_help(user, commitment: Commitment) -> bool:
+    """Help requests are the official's own conversation with the campaign."""
+    return owns_commitment(user, commitment)
+
+
+def can_verify_evidence(user) -> bool:
+    """Marking an evidence link as checked is staff work."""
+    return is_staff(user)
 
 
 def can_view_dashboard(user) -> bool:
@@ -76,3 +106,9 @@ def can_view_directory(user) -> bool:
 
 def can_manage_users(user: User | None) -> bool:
     return is_admin(user)
+
+
+def must_use_second_factor(user) -> bool:
+    """Staff and admins read every contact detail: where REQUIRE_STAFF_SECOND_FACTOR is on
+    (production), a password alone does not open their accounts."""
+    return is_staff(user)

@@ -19,10 +19,11 @@ import hashlib
 import logging
 import re
 import secrets
+import time
 from datetime import datetime, timedelta
 
-from flask import current_app, request
-from flask_login import login_user
+from flask import current_app, g, request, session
+from flask_login import login_user, logout_user
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -112,10 +113,34 @@ def start_session(user: User, user_agent: str | None) -> str:
     return token
 
 
+def renew_browser_session() -> None:
+    """Start the browser's Flask session afresh, and with it Flask-WTF's CSRF secret.
+
+    Called at sign-in and sign-out, so nothing set on one side of the change works on the
+    other: a form token captured before sign-in (or a session planted in the browser) is
+    refused after it, and a signed-out browser keeps nothing of the account's session.
+    """
+    session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)  # this request's
+
+
 def sign_in(user: User, *, remember: bool = False) -> None:
     """Start a session for this browser and hand its token to Flask-Login; the view commits."""
+    renew_browser_session()
     start_session(user, request.user_agent.string)
     login_user(user, remember=remember)
+
+
+def sign_out(user: User) -> None:
+    """This browser signs out: its session row goes and its Flask session starts afresh.
+
+    The Flask session is renewed before Flask-Login's logout, which leaves the instruction
+    to delete the "keep me signed in" cookie in it. `user` may be anonymous.
+    """
+    if user.is_authenticated:
+        end_session(user)
+    renew_browser_session()
+    logout_user()
 
 
 def load_user(token: str) -> User | None:
@@ -208,3 +233,44 @@ def purge_expired_sessions() -> int:
             )
         )
     ).rowcount
+
+
+# A sign-in waiting for its second factor (accounts/second_factor.py): kept in the browser's
+# signed Flask session, never a session row, so nobody is signed in until the code is right.
+PENDING_KEY = "second_factor_pending"
+
+
+def start_pending_sign_in(user: User, *, remember: bool, account_key: str) -> None:
+    """After the right password: remember who is half signed in, for a few minutes.
+
+    Kept in the signed session cookie; `account_key` lets the throttle count wrong codes
+    per account like wrong passwords, without a query.
+    """
+    session[PENDING_KEY] = {
+        "user": user.id,
+        "remember": bool(remember),
+        "since": int(time.time()),
+        "account": account_key,
+    }
+
+
+def pending_sign_in() -> tuple[User, bool] | None:
+    """The user (and their "keep me signed in" choice) whose password was right, if the
+    pending sign-in is still fresh and the account active."""
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None
+    age = time.time() - float(pending.get("since") or 0)
+    if not 0 <= age <= current_app.config["SECOND_FACTOR_PENDING_SECONDS"]:
+        session.pop(PENDING_KEY, None)
+        return None
+    user = db.session.get(User, int(pending.get("user") or 0))
+    if user is None or not user.active:
+        return None
+    return user, bool(pending.get("remember"))
+
+
+def pending_account_key() -> str:
+    """The throttle's key for the account whose code is being asked for ("" if none)."""
+    pending = session.get(PENDING_KEY)
+    return str(pending.get("account") or "") if isinstance(pending, dict) else ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, login_required
 
 from campaign.accounts.confirmation import sign_up
 from campaign.accounts.forms import ChangePasswordForm, LoginForm, ProfileForm, SignupForm
@@ -14,13 +14,13 @@ from campaign.accounts.operations import (
     update_profile,
 )
 from campaign.accounts.roles import can_make_commitments
+from campaign.accounts.second_factor import begin_sign_in, has_second_factor
 from campaign.accounts.sessions import (
     SessionNotFound,
-    end_session,
     live_sessions,
     revoke_session,
     revoke_sessions,
-    sign_in,
+    sign_out,
 )
 from campaign.extensions import db
 from campaign.forms import ActionForm, require_action_form
@@ -98,20 +98,30 @@ def _signup_jurisdiction(form: SignupForm) -> Jurisdiction | None:
 def login():
     next_url = request.args.get("next")
     if current_user.is_authenticated:
-        return redirect(_after_login_url(next_url))
+        return redirect(after_login_url(next_url))
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
-            sign_in(user, remember=form.remember.data)
+            signed_in = begin_sign_in(user, remember=form.remember.data)
             db.session.commit()
-            return redirect(_after_login_url(next_url))
+            if signed_in:
+                return redirect(after_login_url(next_url))
+            return redirect(code_step_url(next_url))  # the account has a second factor
         form.password.errors.append(INVALID_CREDENTIALS)
     status = 422 if request.method == "POST" else 200
     return render_template("accounts/login.html", form=form), status
 
 
-def _after_login_url(next_url: str | None) -> str:
+def code_step_url(next_url: str | None) -> str:
+    """The second step of signing in, passing on a safe `next` only."""
+    return url_for(
+        "second_factor.verify", next=next_url if is_safe_redirect_target(next_url) else None
+    )
+
+
+def after_login_url(next_url: str | None) -> str:
+    """Where a sign-in lands: a safe `next`, else the person's own starting page."""
     if is_safe_redirect_target(next_url):
         return next_url
     if can_make_commitments(current_user):
@@ -122,10 +132,8 @@ def _after_login_url(next_url: str | None) -> str:
 @bp.route("/logout", methods=["POST"])
 def logout():
     if ActionForm().validate_on_submit():
-        if current_user.is_authenticated:
-            end_session(current_user)
-            db.session.commit()
-        logout_user()
+        sign_out(current_user)
+        db.session.commit()
         flash("You are signed out.", "info")
     return redirect(url_for("catalog.home"))
 
@@ -172,6 +180,7 @@ def _account_page(profile_form: ProfileForm, password_form: ChangePasswordForm, 
         password_form=password_form,
         sessions=live_sessions(current_user),
         this_session=current_user.current_session,
+        has_second_factor=has_second_factor(current_user),
     ), status
 
 
@@ -184,9 +193,10 @@ def revoke_session_view(session_id: int):
         browser = revoke_session(current_user, session_id).browser
     except SessionNotFound:
         abort(404)
+    if this_device:
+        sign_out(current_user)
     db.session.commit()
     if this_device:
-        logout_user()
         flash("You are signed out.", "info")
         return redirect(url_for("catalog.home"))
     flash(f"Signed out {browser}.", "success")
@@ -198,7 +208,7 @@ def revoke_session_view(session_id: int):
 def sign_out_everywhere():
     require_action_form()
     revoke_sessions(current_user)
+    sign_out(current_user)
     db.session.commit()
-    logout_user()
     flash("You are signed out on every device, this one included.", "info")
     return redirect(url_for("accounts.login"))

@@ -88,3 +88,22 @@ def entries_for(subject_type: str, subject_id: int, limit: int = 200) -> list[Au
         .limit(limit)
     )
     return list(db.session.scalars(stmt))
+
+
+def record_export(actor, export: str, subject, *, filters: dict[str, Any], rows: int) -> AuditEntry:
+    """A staff download of contact details: who (the actor), when (the entry's time), which
+    export and with which filter, so a leak of a list can be traced to the download.
+
+    `subject` is the record exported (an import batch), or the actor when the export is a
+    listing. Empty filter values are left out; none at all reads "no filter".
+    """
+    used = {name: value for name, value in filters.items() if value not in (None, "")}
+    described = ", ".join(f"{name}={value}" for name, value in used.items()) or "no filter"
+    return record(
+        actor,
+        f"export.{export}",
+        subject,
+        f"Exported {export.replace('_', ' ')}: {rows} {'row' if rows == 1 else 'rows'}, "
+        f"{described}",
+        {"filter": [None, used], "rows": [None, rows]},
+    )

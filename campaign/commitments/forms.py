@@ -9,6 +9,7 @@ from wtforms import (
     HiddenField,
     RadioField,
     SelectChoice,
+    StringField,
     TextAreaField,
     URLField,
 )
@@ -19,7 +20,7 @@ from campaign.commitments.models import Visibility
 from campaign.commitments.operations import TARGET_DATES
 from campaign.commitments.stages import Stage
 from campaign.forms import SelectField
-from campaign.validation import NOTE_MAX, DateWithin, WebLink, strip
+from campaign.validation import NOTE_MAX, DateWithin, WebLink, strip, strip_line
 
 VISIBILITY_CHOICES = [SelectChoice(v.value, v.label) for v in Visibility]
 NOTE_TOO_LONG = f"Keep the note under {NOTE_MAX:,} characters."
@@ -94,4 +95,12 @@ class VisibilityForm(FlaskForm):
         "Who may see this commitment",
         choices=VISIBILITY_CHOICES,
         validators=[DataRequired("Choose who may see it.")],
+    )
+    # Shown to staff only: they change it on the official's request, and say so.
+    reason = StringField(
+        "Why you are changing it for the official",
+        description="Staff may only make it less public, at the official's request. "
+        "The reason is kept in the audit trail.",
+        filters=[strip_line],
+        validators=[Optional(), Length(max=200, message="Keep the reason under 200 characters.")],
     )

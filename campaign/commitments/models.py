@@ -42,6 +42,14 @@ class Visibility(enum.StrEnum):
     def explanation(self) -> str:
         return VISIBILITY_LABELS[self][1]
 
+    @property
+    def openness(self) -> int:
+        """Private 0 < counted 1 < public 2: a higher value shows the commitment to more."""
+        return OPENNESS.index(self)
+
+
+OPENNESS = (Visibility.PRIVATE, Visibility.COUNTED, Visibility.PUBLIC)
+
 
 VISIBILITY_LABELS = {
     Visibility.PUBLIC: ("Public", "Shown with your name and jurisdiction on the public site."),

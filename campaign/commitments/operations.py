@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -12,7 +13,12 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from campaign.accounts.models import User
-from campaign.accounts.roles import can_see_private_commitments, can_view_commitment
+from campaign.accounts.roles import (
+    can_make_more_visible,
+    can_see_private_commitments,
+    can_view_commitment,
+    owns_commitment,
+)
 from campaign.audit.operations import record, record_many
 from campaign.catalog.models import Policy
 from campaign.commitments.disclosure import release
@@ -454,29 +460,56 @@ def _latest_change(commitment: Commitment) -> str:
     )
 
 
-def change_visibility(commitment: Commitment, visibility: Visibility, actor: User) -> None:
+NOT_MORE_VISIBLE = (
+    "Only the official can make a commitment more visible. "
+    "Staff may only make it less public, at the official's request."
+)
+REASON_NEEDED = (
+    "Say why you are changing it for the official (for example “asked by phone on 3 May”)."
+)
+
+
+def change_visibility(
+    commitment: Commitment, visibility: Visibility, actor: User, *, reason: str | None = None
+) -> None:
+    """Change who may see a commitment.
+
+    The official may change it either way. Anyone else (staff) acts on the official's
+    request: only towards less public, and with the reason they give, kept in the audit.
+    """
     if commitment.visibility == visibility:
         return
     before = commitment.visibility
+    on_behalf = not owns_commitment(actor, commitment)
+    if visibility.openness > before.openness and not can_make_more_visible(actor, commitment):
+        raise CommitmentError(NOT_MORE_VISIBLE, field="visibility")
+    reason = (reason or "").strip() or None
+    if on_behalf and reason is None:
+        raise CommitmentError(REASON_NEEDED, field="reason")
     commitment.visibility = visibility
-    record(
-        actor,
-        "commitment.visibility_changed",
-        commitment,
-        f"{commitment.policy.short_title}: visibility {before.label} → {visibility.label}",
-        {"visibility": [before.value, visibility.value]},
-    )
+    summary = f"{commitment.policy.short_title}: visibility {before.label} → {visibility.label}"
+    changes = {"visibility": [before.value, visibility.value]}
+    if on_behalf:
+        summary += f" (by staff, at the official's request: {reason})"
+        changes["reason"] = [None, reason]
+    record(actor, "commitment.visibility_changed", commitment, summary, changes)
     db.session.flush()
 
 
-def get_commitment_or_404(commitment_id: int, user) -> Commitment:
-    """The commitment if this user may see it; 404 otherwise, so ids reveal nothing."""
+CommitmentCheck = Callable[[object, Commitment], bool]
+
+
+def get_commitment_or_404(
+    commitment_id: int, user, check: CommitmentCheck = can_view_commitment
+) -> Commitment:
+    """The commitment if `check` (a predicate of accounts/roles.py) lets this user act on it;
+    404 otherwise, so ids reveal nothing."""
     commitment = db.session.get(
         Commitment,
         commitment_id,
         options=[joinedload(Commitment.policy), joinedload(Commitment.jurisdiction)],
     )
-    if commitment is None or not can_view_commitment(user, commitment):
+    if commitment is None or not check(user, commitment):
         abort(404)
     return commitment
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from campaign.accounts.roles import can_make_commitments
+from campaign.accounts.roles import (
+    can_change_visibility,
+    can_make_commitments,
+    can_report_progress,
+)
 from campaign.catalog.operations import priorities_with_policies
 from campaign.commitments.forms import ProgressForm, VisibilityForm, commit_form_class
 from campaign.commitments.models import Visibility
@@ -105,7 +109,7 @@ def detail(commitment_id: int):
 @bp.route("/<id:commitment_id>/progress", methods=["POST"])
 @login_required
 def report_progress(commitment_id: int):
-    commitment = get_commitment_or_404(commitment_id, current_user)
+    commitment = get_commitment_or_404(commitment_id, current_user, check=can_report_progress)
     form = ProgressForm()
     form.set_stage_choices(next_stages(commitment.stage, commitment.furthest_stage))
     if form.validate_on_submit():
@@ -121,7 +125,9 @@ def report_progress(commitment_id: int):
             )
         except CommitmentError as error:
             db.session.rollback()
-            commitment = get_commitment_or_404(commitment_id, current_user)
+            commitment = get_commitment_or_404(
+                commitment_id, current_user, check=can_report_progress
+            )
             target = form._fields.get(error.field or "", form.stage)
             target.errors.append(str(error))
         else:
@@ -138,13 +144,26 @@ def report_progress(commitment_id: int):
 @bp.route("/<id:commitment_id>/visibility", methods=["POST"])
 @login_required
 def set_visibility(commitment_id: int):
-    commitment = get_commitment_or_404(commitment_id, current_user)
+    commitment = get_commitment_or_404(commitment_id, current_user, check=can_change_visibility)
     form = VisibilityForm()
     if form.validate_on_submit():
-        change_visibility(commitment, Visibility(form.visibility.data), current_user)
-        db.session.commit()
-        flash(f"Visibility is now: {commitment.visibility.label}.", "success")
-        return redirect(url_for("commitments.detail", commitment_id=commitment.id))
+        try:
+            change_visibility(
+                commitment,
+                Visibility(form.visibility.data),
+                current_user,
+                reason=form.reason.data,
+            )
+        except CommitmentError as error:
+            db.session.rollback()
+            commitment = get_commitment_or_404(
+                commitment_id, current_user, check=can_change_visibility
+            )
+            form[error.field or "visibility"].errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(f"Visibility is now: {commitment.visibility.label}.", "success")
+            return redirect(url_for("commitments.detail", commitment_id=commitment.id))
     return _render_detail(commitment, ProgressForm(formdata=None), form), 422
 
 

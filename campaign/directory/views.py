@@ -24,7 +24,7 @@ from campaign.accounts.roles import (
     can_view_directory,
     is_staff,
 )
-from campaign.audit.operations import entries_for
+from campaign.audit.operations import entries_for, record_export
 from campaign.catalog.models import Policy
 from campaign.catalog.operations import get_policy_by_slug
 from campaign.commitments.models import Visibility
@@ -77,7 +77,15 @@ def index():
 @bp.route("/officials.csv")
 @role_required(is_staff)
 def export_csv():
-    listing, _filters = _listing(100_000)
+    listing, (state, search) = _listing(100_000)
+    record_export(
+        current_user,
+        "officials_contacts",
+        current_user,
+        filters={"state": state, "q": search},
+        rows=len(listing.rows),
+    )
+    db.session.commit()  # the download is recorded before any of it is sent
     header = ["name", "office", "jurisdiction", "email", "phone", "commitments", "last_contact"]
     rows = (
         [r.name, r.office_title, r.jurisdiction_label, r.email, r.phone, r.commitments,

@@ -16,7 +16,7 @@ from wtforms import SelectChoice
 
 from campaign import revision
 from campaign.accounts.models import User
-from campaign.accounts.roles import Role, is_staff
+from campaign.accounts.roles import Role, can_verify_evidence, is_staff
 from campaign.accounts.verification import (
     VerificationError,
     officials_to_verify,
@@ -24,7 +24,7 @@ from campaign.accounts.verification import (
     verification_case,
     verify_official,
 )
-from campaign.audit.operations import entries_for
+from campaign.audit.operations import entries_for, record_export
 from campaign.cache import cached, max_lag
 from campaign.commitments.filters import FilterForm
 from campaign.commitments.models import Commitment, TimelineEntry
@@ -139,6 +139,14 @@ def queue():
 def queue_csv():
     flt = _queue_filter()
     page = follow_up_queue(current_user, today(), flt, page=1, per_page=10_000)
+    record_export(
+        current_user,
+        "follow_up_queue",
+        current_user,
+        filters={"owner": flt.owner, "state": flt.state, "policy": flt.policy, "stage": flt.stage},
+        rows=len(page.items),
+    )
+    db.session.commit()  # the download is recorded before any of it is sent
     header = ["commitment_id", "reason", "due_on", "official", "jurisdiction", "policy",
               "stage", "owner"]  # fmt: skip
     rows = (
@@ -225,7 +233,7 @@ def commitment(commitment_id: int):
 
 
 @bp.route("/timeline/<id:entry_id>/verify", methods=["POST"])
-@role_required(is_staff)
+@role_required(can_verify_evidence)
 def verify(entry_id: int):
     entry = db.get_or_404(TimelineEntry, entry_id)
     require_action_form()

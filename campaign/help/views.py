@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from campaign.accounts.roles import can_make_commitments, is_staff
+from campaign.accounts.roles import can_ask_for_help, can_make_commitments, is_staff
 from campaign.commitments.operations import get_commitment_or_404
 from campaign.extensions import db
 from campaign.help.forms import AskForm, ReplyForm
@@ -20,7 +20,7 @@ bp = Blueprint("help", __name__, url_prefix="/help")
 @bp.route("/commitments/<id:commitment_id>", methods=["GET", "POST"])
 @role_required(can_make_commitments)
 def ask(commitment_id: int):
-    commitment = get_commitment_or_404(commitment_id, current_user)
+    commitment = get_commitment_or_404(commitment_id, current_user, check=can_ask_for_help)
     form = AskForm()
     if form.validate_on_submit():
         help_request = ask_for_help(

@@ -22,6 +22,7 @@ from werkzeug.utils import secure_filename
 
 from campaign.accounts.invitations import send_invitations, unclaimed_by_ids
 from campaign.accounts.roles import is_staff
+from campaign.audit.operations import record_export
 from campaign.commitments.models import Commitment, TimelineEntry
 from campaign.exports import csv_response
 from campaign.extensions import db
@@ -246,6 +247,9 @@ def report_csv(batch_id: int):
             [r["row"], Action(r["action"]).label, r["reason"], r["email"], "", "", ""]
             for r in batch.summary.get("rows", [])
         ]
+    # Each row names an official's email address: the download is audited like the others.
+    record_export(current_user, "import_report", batch, filters={"batch": batch.id}, rows=len(rows))
+    db.session.commit()
     return csv_response(f"import-{batch.id}-report.csv", header, rows)
 
 
