@@ -148,9 +148,10 @@ class LayerUpload(db.Model):
     __tablename__ = "layer_upload"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    layer_id: Mapped[int] = mapped_column(
-        ForeignKey("reference_layer.id", ondelete="CASCADE"), index=True
-    )
+    # The layer is named, not linked: a new layer is made only when the import is confirmed.
+    layer_name: Mapped[str] = mapped_column(String(200))
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policy.id"))
+    source_note: Mapped[str] = mapped_column(Text, default="")
     list_status: Mapped[LayerStatus] = mapped_column(db_enum(LayerStatus, "layer_status"))
     as_of: Mapped[date] = mapped_column(Date)
     status: Mapped[UploadStatus] = mapped_column(db_enum(UploadStatus, "layer_upload_status"))
@@ -166,7 +167,7 @@ class LayerUpload(db.Model):
     choices_json: Mapped[str | None] = mapped_column(Text)  # {agency choice key: jurisdiction key}
     summary_json: Mapped[str | None] = mapped_column(Text)
 
-    layer: Mapped[ReferenceLayer] = relationship()
+    policy: Mapped[Policy] = relationship()
     uploaded_by: Mapped[User | None] = relationship()
 
     @property

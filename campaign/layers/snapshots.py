@@ -245,7 +245,7 @@ def latest_snapshot(layer: ReferenceLayer, status: LayerStatus) -> LayerSnapshot
 
 
 def plan_snapshot(
-    layer: ReferenceLayer,
+    layer: ReferenceLayer | None,
     status: LayerStatus,
     as_of: date,
     sheet: Sheet,
@@ -253,34 +253,42 @@ def plan_snapshot(
     choices: dict[str, str] | None = None,
     placer: AgencyPlacer | None = None,
 ) -> Plan:
-    """What importing `sheet` as the list of `as_of` would do now, row by row. Reads only."""
+    """What importing `sheet` as the list of `as_of` would do now, row by row. Reads only.
+
+    `layer` is None for a layer that the import will make: nothing is listed in it yet."""
     choices = choices or {}
-    latest = latest_snapshot(layer, status)
+    latest = latest_snapshot(layer, status) if layer is not None else None
     if latest is not None and latest.as_of > as_of:
         raise LayerImportRefused(
             f"A newer {status.label.lower()} list (as of {latest.as_of.isoformat()}) is "
             "already imported: import lists in the order of their dates."
         )
-    this = db.session.scalar(
-        select(LayerSnapshot).where(
-            LayerSnapshot.layer_id == layer.id,
-            LayerSnapshot.status == status,
-            LayerSnapshot.as_of == as_of,
+    this = None
+    existing: dict[tuple[str, str, str], LayerAgreement] = {}
+    snapshot_dates: dict[int, date] = {}
+    if layer is not None:
+        this = db.session.scalar(
+            select(LayerSnapshot).where(
+                LayerSnapshot.layer_id == layer.id,
+                LayerSnapshot.status == status,
+                LayerSnapshot.as_of == as_of,
+            )
         )
-    )
-    existing = {
-        (a.state, a.agency_key, a.support_type): a
-        for a in db.session.scalars(
-            select(LayerAgreement)
-            .options(joinedload(LayerAgreement.jurisdiction))
-            .where(LayerAgreement.layer_id == layer.id, LayerAgreement.status == status)
+        existing = {
+            (a.state, a.agency_key, a.support_type): a
+            for a in db.session.scalars(
+                select(LayerAgreement)
+                .options(joinedload(LayerAgreement.jurisdiction))
+                .where(LayerAgreement.layer_id == layer.id, LayerAgreement.status == status)
+            )
+        }
+        snapshot_dates = dict(
+            db.session.execute(
+                select(LayerSnapshot.id, LayerSnapshot.as_of).where(
+                    LayerSnapshot.layer_id == layer.id
+                )
+            ).all()
         )
-    }
-    snapshot_dates = dict(
-        db.session.execute(
-            select(LayerSnapshot.id, LayerSnapshot.as_of).where(LayerSnapshot.layer_id == layer.id)
-        ).all()
-    )
     placed_before = {
         (a.state, a.agency_key): a.jurisdiction
         for a in existing.values()

@@ -2,11 +2,12 @@
 
 Revision ID: 0015
 Revises: 0012
-Create Date: 2026-12-03 08:20:56.767258
+Create Date: 2026-12-03 08:28:01.070237
 
 A layer belongs to a policy; each imported list is a dated snapshot; an agreement is one
 agency and support type, placed on a jurisdiction when it can be, and records the snapshots
-that first listed it, last listed it, and first no longer listed it.
+that first listed it, last listed it, and first no longer listed it. Uploads wait in
+layer_upload until staff confirm the dry run.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -28,6 +29,28 @@ def upgrade():
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_layer_mapping')),
     sa.UniqueConstraint('signature', name=op.f('uq_layer_mapping_signature'))
+    )
+    op.create_table('layer_upload',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('layer_name', sa.String(length=200), nullable=False),
+    sa.Column('policy_id', sa.Integer(), nullable=False),
+    sa.Column('source_note', sa.Text(), nullable=False),
+    sa.Column('list_status', sa.Enum('participating', 'pending', name='layer_status', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('as_of', sa.Date(), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'applied', 'cancelled', name='layer_upload_status', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('applied_at', sa.DateTime(), nullable=True),
+    sa.Column('sheet_json', sa.Text(), nullable=True),
+    sa.Column('mapping_json', sa.Text(), nullable=True),
+    sa.Column('choices_json', sa.Text(), nullable=True),
+    sa.Column('summary_json', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['policy_id'], ['policy.id'], name=op.f('fk_layer_upload_policy_id_policy')),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['user.id'], name=op.f('fk_layer_upload_uploaded_by_id_user'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_layer_upload'))
     )
     op.create_table('reference_layer',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -58,29 +81,6 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_layer_snapshot')),
     sa.UniqueConstraint('layer_id', 'status', 'as_of', name=op.f('uq_layer_snapshot_layer_id_status_as_of'))
     )
-    op.create_table('layer_upload',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('layer_id', sa.Integer(), nullable=False),
-    sa.Column('list_status', sa.Enum('participating', 'pending', name='layer_status', native_enum=False, create_constraint=True, length=20), nullable=False),
-    sa.Column('as_of', sa.Date(), nullable=False),
-    sa.Column('status', sa.Enum('pending', 'applied', 'cancelled', name='layer_upload_status', native_enum=False, create_constraint=True, length=20), nullable=False),
-    sa.Column('filename', sa.String(length=255), nullable=False),
-    sa.Column('sha256', sa.String(length=64), nullable=False),
-    sa.Column('size', sa.Integer(), nullable=False),
-    sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('applied_at', sa.DateTime(), nullable=True),
-    sa.Column('sheet_json', sa.Text(), nullable=True),
-    sa.Column('mapping_json', sa.Text(), nullable=True),
-    sa.Column('choices_json', sa.Text(), nullable=True),
-    sa.Column('summary_json', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['layer_id'], ['reference_layer.id'], name=op.f('fk_layer_upload_layer_id_reference_layer'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['uploaded_by_id'], ['user.id'], name=op.f('fk_layer_upload_uploaded_by_id_user'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_layer_upload'))
-    )
-    with op.batch_alter_table('layer_upload', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_layer_upload_layer_id'), ['layer_id'], unique=False)
-
     op.create_table('layer_agreement',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('layer_id', sa.Integer(), nullable=False),
@@ -120,14 +120,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_layer_agreement_jurisdiction_id'))
 
     op.drop_table('layer_agreement')
-    with op.batch_alter_table('layer_upload', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_layer_upload_layer_id'))
-
-    op.drop_table('layer_upload')
     op.drop_table('layer_snapshot')
     with op.batch_alter_table('reference_layer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reference_layer_policy_id'))
 
     op.drop_table('reference_layer')
+    op.drop_table('layer_upload')
     op.drop_table('layer_mapping')
     # ### end Alembic commands ###
