@@ -32,6 +32,7 @@ from campaign.extensions import db
 from campaign.imports.models import ImportBatch, ImportKind, ImportStatus, MailMessage, TriageStatus
 from campaign.imports.sheets import store_sheet
 from campaign.imports.spreadsheet import Sheet
+from campaign.layers.models import LayerStatus, LayerUpload, UploadStatus
 from campaign.places.models import JurisdictionKind
 from campaign.timeutil import today
 
@@ -309,6 +310,29 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("imports.invite", "POST"): Route(
         "/staff/imports/{pending_import}/invitations", staff_only(302)
     ),
+    # Reference layers: staff bring published lists in.
+    ("layers.index", "GET"): Route("/staff/layers/", staff_only()),
+    ("layers.upload", "POST"): Route("/staff/layers/upload", staff_only(422)),
+    ("layers.columns", "GET"): Route("/staff/layers/{pending_layer}/columns", staff_only()),
+    ("layers.columns", "POST"): Route(
+        "/staff/layers/{pending_layer}/columns",
+        staff_only(302),
+        {"state": "STATE", "agency": "AGENCY"},
+        writers=STAFF_WRITE,
+    ),
+    ("layers.report", "GET"): Route("/staff/layers/{pending_layer}", staff_only()),
+    ("layers.save_choices", "POST"): Route(
+        "/staff/layers/{pending_layer}/choices",
+        staff_only(302),
+        {"then": "check"},
+        writers=STAFF_WRITE,
+    ),
+    ("layers.apply", "POST"): Route(
+        "/staff/layers/{pending_layer}/apply", staff_only(302), writers=STAFF_WRITE
+    ),
+    ("layers.cancel", "POST"): Route(
+        "/staff/layers/{pending_layer}/cancel", staff_only(302), writers=STAFF_WRITE
+    ),
     ("triage.queue", "GET"): Route("/staff/triage/", staff_only()),
     ("triage.thread", "GET"): Route("/staff/triage/{mail_message}", staff_only()),
     ("triage.thread", "POST"): Route(
@@ -464,6 +488,22 @@ def build_world(make, catalog) -> dict:
         status=TriageStatus.NEW,
     )
     db.session.add(mail)
+    pending_layer = LayerUpload(
+        layer_name="287(g) agreements",
+        policy=catalog[2],
+        list_status=LayerStatus.PARTICIPATING,
+        as_of=now - timedelta(days=5),
+        status=UploadStatus.PENDING,
+        filename="participating.csv",
+        sha256="3" * 64,
+        size=1,
+        uploaded_by=staff,
+        mapping_json=json.dumps({"state": "STATE", "agency": "AGENCY"}),
+        sheet_json=json.dumps(
+            {"headers": ["STATE", "AGENCY"], "rows": [[2, ["MINNESOTA", "Signupville PD"]]]}
+        ),
+    )
+    db.session.add(pending_layer)
     db.session.commit()
     return {
         "commitment": private.id,
@@ -481,6 +521,7 @@ def build_world(make, catalog) -> dict:
         "unclaimed_official": unclaimed.id,
         "invitation_token": make_invitation_token(unclaimed),
         "pending_import": pending_import.id,
+        "pending_layer": pending_layer.id,
         "mail_message": mail.id,
         "today": now.isoformat(),
     }

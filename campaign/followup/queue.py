@@ -3,9 +3,11 @@
 A commitment enters the queue for the first reason that applies, in this order:
 0. its official asked for help and is waiting for an answer;
 1. its follow-up date has come;
-2. it is a new pledge nobody has contacted yet;
-3. its target date has passed before it was implemented;
-4. no progress for longer than its stage allows (config FOLLOW_UP_STALE_DAYS), and no
+2. a reference layer's list dated after the pledge no longer has an agreement in its
+   jurisdiction (layers/targets.py): a possible win for staff to confirm and record;
+3. it is a new pledge nobody has contacted yet;
+4. its target date has passed before it was implemented;
+5. no progress for longer than its stage allows (config FOLLOW_UP_STALE_DAYS), and no
    contact in that time either.
 A follow-up date in the future snoozes it whatever the reason: staff said when to call next.
 """
@@ -27,6 +29,7 @@ from campaign.commitments.stages import Stage
 from campaign.extensions import db
 from campaign.followup.models import FollowUp
 from campaign.help.models import HelpRequest, HelpStatus
+from campaign.layers.targets import agreements_ended_subquery, ended_since_pledge
 from campaign.places.models import Jurisdiction
 from campaign.validation import record_id
 
@@ -36,18 +39,20 @@ DEFAULT_STALE_DAYS = {"pledged": 30, "introduced": 45, "passed": 60, "stalled": 
 class Reason(enum.IntEnum):
     HELP_REQUESTED = 0
     FOLLOW_UP_DUE = 1
-    NEVER_CONTACTED = 2
-    TARGET_PASSED = 3
-    NO_PROGRESS = 4
+    AGREEMENT_ENDED = 2
+    NEVER_CONTACTED = 3
+    TARGET_PASSED = 4
+    NO_PROGRESS = 5
 
     @property
     def label(self) -> str:
         return {
             0: "Official asked for help",
             1: "Follow-up date reached",
-            2: "New pledge, never contacted",
-            3: "Target date passed",
-            4: "No progress reported",
+            2: "Agreement no longer listed: confirm the win",
+            3: "New pledge, never contacted",
+            4: "Target date passed",
+            5: "No progress reported",
         }[self.value]
 
 
@@ -100,9 +105,10 @@ def waiting_for_staff():
     )
 
 
-def _reason_and_due(today: date, waiting_since):
+def _reason_and_due(today: date, waiting_since, ended):
     """SQL for the reason (or NULL) and the date it became due."""
     stale = stale_days()
+    agreement_ended = and_(ended_since_pledge(ended), Commitment.stage != Stage.IMPLEMENTED)
     never_contacted = and_(Commitment.stage == Stage.PLEDGED, FollowUp.last_contacted_at.is_(None))
     target_passed = and_(
         Commitment.target_date.isnot(None),
@@ -123,6 +129,7 @@ def _reason_and_due(today: date, waiting_since):
     reason = case(
         (waiting_since.isnot(None), literal(Reason.HELP_REQUESTED.value)),
         (due_follow_up, literal(Reason.FOLLOW_UP_DUE.value)),
+        (agreement_ended, literal(Reason.AGREEMENT_ENDED.value)),
         (never_contacted, literal(Reason.NEVER_CONTACTED.value)),
         (target_passed, literal(Reason.TARGET_PASSED.value)),
         (or_(*stale_conditions), literal(Reason.NO_PROGRESS.value)),
@@ -131,6 +138,7 @@ def _reason_and_due(today: date, waiting_since):
     due = case(
         (waiting_since.isnot(None), waiting_since),
         (due_follow_up, FollowUp.follow_up_on),
+        (agreement_ended, ended.c.ended_on),
         (never_contacted, Commitment.pledged_on),
         (target_passed, Commitment.target_date),
         else_=Commitment.stage_changed_on,
@@ -257,11 +265,19 @@ def _count(candidates) -> int:
 def _candidates(viewer: User, today: date, flt: QueueFilter):
     """The queue's commitments with their reason and due date, unordered, as a SELECT."""
     waiting = waiting_for_staff()
-    reason, due, snoozed = _reason_and_due(today, waiting.c.since)
+    ended = agreements_ended_subquery()
+    reason, due, snoozed = _reason_and_due(today, waiting.c.since, ended)
     candidates = (
         select(Commitment.id.label("id"), reason.label("reason"), due.label("due"))
         .select_from(Commitment)
         .outerjoin(waiting, waiting.c.commitment_id == Commitment.id)
+        .outerjoin(
+            ended,
+            and_(
+                ended.c.jurisdiction_id == Commitment.jurisdiction_id,
+                ended.c.policy_id == Commitment.policy_id,
+            ),
+        )
         .where(Commitment.stage != Stage.WITHDRAWN, reason.isnot(None), ~snoozed)
     )
     # Only a follow-up row has an owner: an owner filter reads the few rows of that owner.

@@ -152,7 +152,8 @@ class Plan:
 
 
 def slugify(name: str) -> str:
-    return "-".join(re.sub(r"[^a-z0-9]+", " ", normalize_name(name)).split())[:80]
+    """ "287(g) agreements" → "287g-agreements": brackets join what they hold."""
+    return "-".join(normalize_name(re.sub(r"[()\[\]]", "", name)).split())[:80]
 
 
 def find_layer(name_or_slug: str) -> ReferenceLayer | None:

@@ -1,0 +1,147 @@
+"""Where to act next: target lists for a layer's policy, the disclosure rule, and the queue."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from campaign.accounts.roles import Role
+from campaign.commitments.models import Visibility
+from campaign.extensions import db
+from campaign.followup.queue import QueueFilter, Reason, follow_up_queue
+from campaign.imports.spreadsheet import read_sheet
+from campaign.layers.models import LayerStatus
+from campaign.layers.snapshots import apply_snapshot, get_or_create_layer, guess_layer_mapping
+from campaign.layers.targets import layers_for_policy, targets_for
+from campaign.places.models import JurisdictionKind
+from tests.test_layers import xlsx_bytes
+
+POLICY = "end-287g-and-task-forces"
+HEADERS = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED"]
+KNOX = ["TENNESSEE", "Knox County Sheriff’s Office", "County", "Knox County",
+        "Jail Enforcement Model", "2020-06-08"]  # fmt: skip
+BAY = ["FLORIDA", "Bay County Sheriff's Office", "County", "Bay County", "Task Force Model",
+       "2025-02-26"]  # fmt: skip
+MESA = ["ARIZONA", "Mesa Police Department", "Municipality", "#N/A", "Jail Enforcement Model",
+        "2020-06-08"]  # fmt: skip
+SMITH = ["TEXAS", "Smith County Sheriff’s Office", "County", "Smith County", "Task Force Model",
+         "2025-02-18"]  # fmt: skip
+
+
+def import_list(layer, rows, on: date):
+    sheet = read_sheet(xlsx_bytes(HEADERS, rows), "list.xlsx")
+    apply_snapshot(layer, LayerStatus.PARTICIPATING, on, sheet, guess_layer_mapping(HEADERS),
+                   None, None)  # fmt: skip
+    db.session.commit()
+
+
+@pytest.fixture
+def campaign_with_layer(make, catalog):
+    policy = next(p for p in catalog if p.slug == POLICY)
+    places = {
+        "knox": make.jurisdiction("Knox County", "TN", JurisdictionKind.COUNTY, key="47093",
+                                  population=478_971),
+        "bay": make.jurisdiction("Bay County", "FL", JurisdictionKind.COUNTY, key="12005",
+                                 population=175_216),
+        "mesa": make.jurisdiction("Mesa", "AZ", key="gn5304391", population=504_258),
+        "smith": make.jurisdiction("Smith County", "TX", JurisdictionKind.COUNTY, key="48423",
+                                   population=233_479),
+    }  # fmt: skip
+    officials = {
+        "knox": make.user(name="Ana Named", jurisdiction=places["knox"]),
+        "bay": make.user(name="Bo Unnamed", jurisdiction=places["bay"]),
+        "smith": make.user(name="Cy Private", jurisdiction=places["smith"]),
+    }
+    make.commitment(officials["knox"], policy, visibility=Visibility.PUBLIC)
+    make.commitment(officials["bay"], policy, visibility=Visibility.COUNTED)
+    make.commitment(officials["smith"], policy, visibility=Visibility.PRIVATE)
+    layer = get_or_create_layer("287(g) agreements", policy, "ICE, public domain")
+    db.session.commit()
+    import_list(layer, [KNOX, BAY, MESA, SMITH], date(2026, 1, 15))
+    return policy, places, layer
+
+
+def names(targets):
+    return [t.jurisdiction.name for t in targets]
+
+
+def test_an_unnamed_commitment_never_puts_its_county_among_the_committed_for_organizers(
+    make, campaign_with_layer
+):
+    policy, _places, _layer = campaign_with_layer
+    organizer = make.user(Role.ORGANIZER)
+    [seen] = targets_for(layers_for_policy(policy), organizer)
+    assert names(seen.with_commitment) == ["Knox County"]
+    assert seen.with_commitment[0].officials == [("Ana Named", date(2026, 2, 1))]
+    # counted and private commitments leave their county among those to recruit, by population
+    assert names(seen.without_commitment) == ["Mesa", "Smith County", "Bay County"]
+    assert seen.with_agreement == 4 and not seen.staff
+
+    staff = make.user(Role.STAFF)
+    [everything] = targets_for(layers_for_policy(policy), staff)
+    assert names(everything.with_commitment) == ["Knox County", "Smith County", "Bay County"]
+    assert names(everything.without_commitment) == ["Mesa"]
+    [by_name] = targets_for(layers_for_policy(policy), staff, sort="name")
+    assert names(by_name.with_commitment) == ["Bay County", "Knox County", "Smith County"]
+
+
+def test_the_policy_page_and_dashboard_show_organizers_named_commitments_only(
+    client, auth, make, campaign_with_layer
+):
+    auth.login(make.user(Role.ORGANIZER).email)
+    for path in (f"/policies/{POLICY}", "/dashboard/"):
+        page = client.get(path).get_data(as_text=True)
+        committed = re.search(r'id="layer-287g-agreements-committed".*?</table>', page, re.S)
+        assert committed and "Knox County, TN" in committed.group(0), path
+        assert "Bay County" not in committed.group(0) and "Smith County" not in committed.group(0)
+        assert "Bo Unnamed" not in page and "Cy Private" not in page
+        recruit = re.search(r'id="layer-287g-agreements-recruit".*?</table>', page, re.S)
+        assert "no public commitment" in recruit.group(0)
+        assert recruit.group(0).index("Mesa, AZ") < recruit.group(0).index("Bay County, FL")
+        assert "Ana Named" in page
+
+
+def test_the_public_sees_the_layer_but_no_target_lists(client, campaign_with_layer):
+    page = client.get(f"/policies/{POLICY}").get_data(as_text=True)
+    assert "has agreements in 4 jurisdictions" in page
+    assert "where to recruit" not in page and "Ana Named" not in page.split("where to act")[1]
+
+
+def test_agreements_no_longer_listed_after_a_pledge_are_possible_wins_in_the_queue(
+    make, campaign_with_layer
+):
+    policy, _places, layer = campaign_with_layer
+    # the June list no longer has Knox (named) or Bay (counted, not named)
+    import_list(layer, [MESA, SMITH], date(2026, 6, 1))
+    organizer, staff = make.user(Role.ORGANIZER), make.user(Role.STAFF)
+    [seen] = targets_for(layers_for_policy(policy), organizer)
+    assert names(seen.ended_after_pledge) == ["Knox County"]
+    assert seen.ended_after_pledge[0].ended_on == date(2026, 6, 1)
+    [everything] = targets_for(layers_for_policy(policy), staff)
+    assert sorted(names(everything.ended_after_pledge)) == ["Bay County", "Knox County"]
+    assert names(everything.with_commitment) == ["Smith County"]
+
+    queue = follow_up_queue(staff, date(2026, 6, 2), QueueFilter(owner="all")).items
+    reasons = {item.jurisdiction_label: item.reason for item in queue}
+    assert reasons["Knox County, TN"] == Reason.AGREEMENT_ENDED
+    assert reasons["Bay County, FL"] == Reason.AGREEMENT_ENDED
+    assert reasons["Smith County, TX"] != Reason.AGREEMENT_ENDED
+    knox = next(i for i in queue if i.jurisdiction_label == "Knox County, TN")
+    assert knox.due_on == date(2026, 6, 1)
+    assert Reason.AGREEMENT_ENDED.label == "Agreement no longer listed: confirm the win"
+
+
+def test_an_agreement_ended_before_the_pledge_is_no_win(make, catalog):
+    policy = next(p for p in catalog if p.slug == POLICY)
+    knox = make.jurisdiction("Knox County", "TN", JurisdictionKind.COUNTY, key="47093")
+    layer = get_or_create_layer("287(g) agreements", policy)
+    db.session.commit()
+    import_list(layer, [KNOX], date(2025, 5, 16))
+    import_list(layer, [MESA], date(2025, 7, 18))  # Knox gone long before the pledge
+    make.commitment(make.user(jurisdiction=knox), policy, pledged_on=date(2026, 2, 1))
+    [seen] = targets_for(layers_for_policy(policy), make.user(Role.STAFF))
+    assert seen.ended_after_pledge == []
+    queue = follow_up_queue(make.user(Role.STAFF), date(2026, 2, 2), QueueFilter(owner="all"))
+    assert [i.reason for i in queue.items] == [Reason.NEVER_CONTACTED]
