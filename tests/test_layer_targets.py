@@ -7,7 +7,9 @@ from datetime import date
 
 import pytest
 
+from campaign.accounts.models import User
 from campaign.accounts.roles import Role
+from campaign.catalog.models import Policy
 from campaign.commitments.models import Visibility
 from campaign.extensions import db
 from campaign.followup.queue import QueueFilter, Reason, follow_up_queue
@@ -145,3 +147,42 @@ def test_an_agreement_ended_before_the_pledge_is_no_win(make, catalog):
     assert seen.ended_after_pledge == []
     queue = follow_up_queue(make.user(Role.STAFF), date(2026, 2, 2), QueueFilter(owner="all"))
     assert [i.reason for i in queue.items] == [Reason.NEVER_CONTACTED]
+
+
+def test_my_commitments_says_what_the_latest_list_says_about_my_jurisdiction(
+    client, auth, make, campaign_with_layer
+):
+    _policy, places, layer = campaign_with_layer
+    official = db.session.scalar(db.select(User).where(User.jurisdiction_id == places["knox"].id))
+    auth.login(official.email)
+    page = client.get("/commitments/").get_data(as_text=True)
+    assert "287(g) agreements in Knox County, TN" in page
+    assert "the published list as of 2026-01-15 says" in page
+    assert "<strong>Knox County Sheriff’s Office</strong> (Knox County, TN): Jail Enforcement " in (
+        page
+    )
+    assert "signed 2020-06-08" in page
+
+    import_list(layer, [MESA, SMITH], date(2026, 6, 1))
+    page = client.get("/commitments/").get_data(as_text=True)
+    assert "the published list as of 2026-06-01 says" in page
+    assert "No agreement is listed in Knox County, TN" in page
+    assert "not listed since 2026-06-01" in page
+
+
+def test_a_city_official_sees_their_countys_sheriff(client, auth, make, campaign_with_layer):
+    policy, _places, _layer = campaign_with_layer
+    knoxville = make.jurisdiction("Knoxville", "TN", key="gn4634946", county_key="47093")
+    official = make.user(jurisdiction=knoxville)
+    make.commitment(official, policy)
+    auth.login(official.email)
+    page = client.get("/commitments/").get_data(as_text=True)
+    assert "287(g) agreements in Knoxville, TN" in page
+    assert "Knox County Sheriff’s Office</strong> (Knox County, TN)" in page
+    # a policy no layer concerns shows nothing of the kind
+    other = make.user(jurisdiction=knoxville)
+    make.commitment(other, next(p for p in db.session.scalars(db.select(Policy))
+                                if p.id != policy.id))  # fmt: skip
+    auth.logout()
+    auth.login(other.email)
+    assert "287(g)" not in client.get("/commitments/").get_data(as_text=True)
