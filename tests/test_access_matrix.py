@@ -32,7 +32,7 @@ from campaign.extensions import db
 from campaign.imports.models import ImportBatch, ImportKind, ImportStatus, MailMessage, TriageStatus
 from campaign.imports.sheets import store_sheet
 from campaign.imports.spreadsheet import Sheet
-from campaign.layers.models import LayerStatus, LayerUpload, UploadStatus
+from campaign.layers.models import LayerStatus, LayerUpload, ReferenceLayer, UploadStatus
 from campaign.places.models import JurisdictionKind
 from campaign.timeutil import today
 
@@ -123,6 +123,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("map.detail", "GET"): Route("/map/jurisdictions/{place_key}.json", everyone()),
     ("map.export_csv", "GET"): Route("/map/export.csv", everyone()),
     ("map.export_geojson", "GET"): Route("/map/export.geojson", everyone()),
+    ("layers.map_data", "GET"): Route("/map/layers/{layer_slug}.json", everyone()),
     ("places.search", "GET"): Route("/places/search?q=Ownerton", everyone()),
     ("health.healthz", "GET"): Route("/healthz", everyone()),
     # Accounts. Signed-in people are sent on from sign-up and sign-in.
@@ -504,6 +505,9 @@ def build_world(make, catalog) -> dict:
         ),
     )
     db.session.add(pending_layer)
+    db.session.add(
+        ReferenceLayer(slug="287g-agreements", name="287(g) agreements", policy=catalog[2])
+    )
     db.session.commit()
     return {
         "commitment": private.id,
@@ -522,6 +526,7 @@ def build_world(make, catalog) -> dict:
         "invitation_token": make_invitation_token(unclaimed),
         "pending_import": pending_import.id,
         "pending_layer": pending_layer.id,
+        "layer_slug": "287g-agreements",
         "mail_message": mail.id,
         "today": now.isoformat(),
     }

@@ -186,3 +186,58 @@ def test_a_city_official_sees_their_countys_sheriff(client, auth, make, campaign
     auth.logout()
     auth.login(other.email)
     assert "287(g)" not in client.get("/commitments/").get_data(as_text=True)
+
+
+def test_the_layer_is_public_json_for_the_map_with_status_model_and_fips(
+    client, campaign_with_layer
+):
+    _policy, _places, layer = campaign_with_layer
+    import_list(layer, [MESA, SMITH], date(2026, 6, 1))
+    data = client.get("/map/layers/287g-agreements.json").get_json()
+    assert data["layer"]["name"] == "287(g) agreements" and data["layer"]["as_of"] == "2026-06-01"
+    places = {p["label"]: p for p in data["jurisdictions"]}
+    assert places["Smith County, TX"]["status"] == "listed"
+    assert places["Smith County, TX"]["fips"] == "48423"
+    assert places["Smith County, TX"]["models"] == ["Task Force Model"]
+    assert places["Mesa, AZ"]["fips"] is None and places["Mesa, AZ"]["lat"] is not None
+    assert places["Knox County, TN"]["status"] == "ended"
+    assert places["Knox County, TN"]["status_label"] == "No longer listed since 2026-06-01"
+    # the layer names agencies, never officials or commitments
+    body = client.get("/map/layers/287g-agreements.json").get_data(as_text=True)
+    assert "Ana Named" not in body and "Bo Unnamed" not in body
+    assert client.get("/map/layers/no-such-layer.json").status_code == 404
+
+
+def test_layer_in_the_map_url_adds_its_columns_to_the_table_and_exports(
+    client, campaign_with_layer
+):
+    import csv
+    import io
+    import json
+
+    page = client.get("/map/").get_data(as_text=True)
+    assert '<label for="layer-287g-agreements">Show 287(g) agreements</label>' in page
+    assert "jurisdictions on the list" not in page
+    page = client.get("/map/?layer=287g-agreements").get_data(as_text=True)
+    assert 'id="layer-287g-agreements" name="layer" value="287g-agreements" data-layer-url=' in page
+    assert "287(g) agreements: jurisdictions on the list" in page
+    assert "Agreement listed: Jail Enforcement Model" in page  # Knox, public, in the table
+    assert "export.csv?layer=287g-agreements" in page
+
+    rows = list(csv.reader(io.StringIO(
+        client.get("/map/export.csv?layer=287g-agreements").get_data(as_text=True).lstrip("\ufeff")
+    )))  # fmt: skip
+    header = rows[0]
+    assert header[-4:] == ["287g_agreements_status", "287g_agreements_models",
+                           "287g_agreements_agencies", "287g_agreements_as_of"]  # fmt: skip
+    knox = next(r for r in rows[1:] if r[0] == "47093")
+    assert knox[-4:] == ["Agreement listed", "Jail Enforcement Model",
+                         "Knox County Sheriff’s Office", "2026-01-15"]  # fmt: skip
+    # counted and private commitments are not on the public map, with or without the layer
+    assert not any(r[0] in ("12005", "48423") for r in rows[1:])
+    plain = client.get("/map/export.csv").get_data(as_text=True)
+    assert "287g_agreements" not in plain
+    geo = json.loads(client.get("/map/export.geojson?layer=287g-agreements").get_data())
+    [feature] = [f for f in geo["features"] if f["id"] == "47093"]
+    assert feature["properties"]["287g_agreements_status"] == "Agreement listed"
+    assert client.get("/map/export.csv?layer=nonsense").status_code == 200

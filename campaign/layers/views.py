@@ -10,7 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -20,6 +29,7 @@ from campaign.extensions import db
 from campaign.forms import require_action_form
 from campaign.imports.spreadsheet import Sheet, SpreadsheetError, read_sheet
 from campaign.layers.forms import LayerUploadForm, layer_mapping_form
+from campaign.layers.mapdata import layer_by_slug, layer_payload
 from campaign.layers.models import (
     LayerAgreement,
     LayerSnapshot,
@@ -47,7 +57,9 @@ from campaign.security import allow_large_body, role_required
 from campaign.timeutil import utcnow
 from campaign.validation import strip_line
 
-bp = Blueprint("layers", __name__, url_prefix="/staff/layers")
+# Staff pages live under /staff/layers/; a layer's public map data under /map/layers/.
+bp = Blueprint("layers", __name__)
+STAFF = "/staff/layers"
 SHOWN_PER_GROUP = 300
 
 
@@ -62,7 +74,7 @@ def _upload_form() -> LayerUploadForm:
     return form
 
 
-@bp.route("/")
+@bp.route(STAFF + "/")
 @role_required(is_staff)
 def index():
     return _index_page(_upload_form())
@@ -94,7 +106,7 @@ def _index_page(form: LayerUploadForm, status: int = 200):
     return page, status
 
 
-@bp.route("/upload", methods=["POST"])
+@bp.route(STAFF + "/upload", methods=["POST"])
 @role_required(is_staff)
 @allow_large_body("IMPORT_MAX_UPLOAD_BYTES")
 def upload():
@@ -163,7 +175,7 @@ def _plan(upload: LayerUpload):
     )
 
 
-@bp.route("/<id:upload_id>/columns", methods=["GET", "POST"])
+@bp.route(STAFF + "/<id:upload_id>/columns", methods=["GET", "POST"])
 @role_required(is_staff)
 def columns(upload_id: int):
     upload = db.get_or_404(LayerUpload, upload_id)
@@ -194,7 +206,7 @@ def columns(upload_id: int):
     ), status
 
 
-@bp.route("/<id:upload_id>")
+@bp.route(STAFF + "/<id:upload_id>")
 @role_required(is_staff)
 def report(upload_id: int):
     upload = db.get_or_404(LayerUpload, upload_id)
@@ -219,7 +231,7 @@ def report(upload_id: int):
     )
 
 
-@bp.route("/<id:upload_id>/choices", methods=["POST"])
+@bp.route(STAFF + "/<id:upload_id>/choices", methods=["POST"])
 @role_required(is_staff)
 def save_choices(upload_id: int):
     """Keep what staff picked for agencies needing a choice; import now if they asked."""
@@ -252,7 +264,7 @@ def save_choices(upload_id: int):
     return redirect(url_for("layers.report", upload_id=upload.id))
 
 
-@bp.route("/<id:upload_id>/apply", methods=["POST"])
+@bp.route(STAFF + "/<id:upload_id>/apply", methods=["POST"])
 @role_required(is_staff)
 def apply(upload_id: int):
     require_action_form()
@@ -316,7 +328,7 @@ def _apply(upload: LayerUpload):
     return redirect(url_for("layers.report", upload_id=upload_id))
 
 
-@bp.route("/<id:upload_id>/cancel", methods=["POST"])
+@bp.route(STAFF + "/<id:upload_id>/cancel", methods=["POST"])
 @role_required(is_staff)
 def cancel(upload_id: int):
     require_action_form()
@@ -327,3 +339,12 @@ def cancel(upload_id: int):
         db.session.commit()
         flash(f"The import of {upload.filename} is cancelled; nothing was written.", "success")
     return redirect(url_for("layers.index"))
+
+
+@bp.route("/map/layers/<slug:slug>.json")
+def map_data(slug: str):
+    """A layer's jurisdictions for the map overlay: public, as the lists are."""
+    layer = layer_by_slug(slug)
+    if layer is None:
+        abort(404)
+    return jsonify(layer_payload(layer))
