@@ -67,12 +67,13 @@ test: install-test lint
 assets: node_modules/.installed
 	$(BIN)/python scripts/vendor_assets.py
 
-# National-scale figures for the map and dashboard, and a 10,000-row spreadsheet import;
-# see docs/performance.md.
+# National-scale figures for the map and dashboard, a 10,000-row spreadsheet import, and
+# placing a 900-row 287(g) list on the gazetteer; see docs/performance.md.
 BENCH_DATABASE_URL ?=
 bench: install
 	BENCH_DATABASE_URL="$(BENCH_DATABASE_URL)" $(BIN)/python scripts/bench.py
 	BENCH_DATABASE_URL="$(BENCH_DATABASE_URL)" $(BIN)/python scripts/bench_import.py
+	BENCH_DATABASE_URL="$(BENCH_DATABASE_URL)" $(BIN)/python scripts/bench_layers.py
 
 # The app under gunicorn with 50 simulated people at work (locust); see docs/performance.md.
 # LOADTEST_DATABASE_URL=postgresql://... for PostgreSQL; LOADTEST_ARGS="--rebuild" etc.

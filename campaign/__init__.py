@@ -108,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
     from campaign.help.views import bp as help_bp
     from campaign.imports.triage_views import bp as triage_bp
     from campaign.imports.views import bp as imports_bp
+    from campaign.layers.views import bp as layers_bp
     from campaign.map.views import bp as map_bp
     from campaign.places.views import bp as places_bp
 
@@ -125,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
         directory_bp,
         help_bp,
         imports_bp,
+        layers_bp,
         triage_bp,
         admin_bp,
         audit_bp,

@@ -10,6 +10,7 @@ from flask import Flask
 
 from campaign.extensions import db
 from campaign.imports.commands import import_commitments_command, import_mailbox_command
+from campaign.layers.commands import import_layer_command
 
 
 def register(app: Flask) -> None:
@@ -19,6 +20,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(send_reminders_command)
     app.cli.add_command(import_commitments_command)
     app.cli.add_command(import_mailbox_command)
+    app.cli.add_command(import_layer_command)
     app.cli.add_command(rate_limits_command)
     app.cli.add_command(purge_sessions_command)
     app.cli.add_command(backup_command)

@@ -7,6 +7,13 @@ from campaign.commitments.models import Commitment, TimelineEntry
 from campaign.followup.models import ContactLogEntry, FollowUp, SentReminder
 from campaign.help.models import HelpMessage, HelpRequest
 from campaign.imports.models import ImportBatch, MailMessage, SavedMapping
+from campaign.layers.models import (
+    LayerAgreement,
+    LayerMapping,
+    LayerSnapshot,
+    LayerUpload,
+    ReferenceLayer,
+)
 from campaign.places.models import Jurisdiction
 from campaign.revision import DataRevision
 
@@ -20,11 +27,16 @@ __all__ = [
     "HelpRequest",
     "ImportBatch",
     "Jurisdiction",
+    "LayerAgreement",
+    "LayerMapping",
+    "LayerSnapshot",
+    "LayerUpload",
     "MailMessage",
     "Policy",
     "PolicyResource",
     "Priority",
     "RecoveryCode",
+    "ReferenceLayer",
     "SavedMapping",
     "SecondFactor",
     "SentReminder",

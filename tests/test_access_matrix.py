@@ -34,6 +34,7 @@ from campaign.extensions import db
 from campaign.imports.models import ImportBatch, ImportKind, ImportStatus, MailMessage, TriageStatus
 from campaign.imports.sheets import store_sheet
 from campaign.imports.spreadsheet import Sheet
+from campaign.layers.models import LayerStatus, LayerUpload, ReferenceLayer, UploadStatus
 from campaign.places.models import JurisdictionKind
 from campaign.timeutil import today
 
@@ -124,6 +125,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("map.detail", "GET"): Route("/map/jurisdictions/{place_key}.json", everyone()),
     ("map.export_csv", "GET"): Route("/map/export.csv", everyone()),
     ("map.export_geojson", "GET"): Route("/map/export.geojson", everyone()),
+    ("layers.map_data", "GET"): Route("/map/layers/{layer_slug}.json", everyone()),
     ("places.search", "GET"): Route("/places/search?q=Ownerton", everyone()),
     ("health.healthz", "GET"): Route("/healthz", everyone()),
     # Accounts. Signed-in people are sent on from sign-up and sign-in.
@@ -363,6 +365,29 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("imports.invite", "POST"): Route(
         "/staff/imports/{pending_import}/invitations", staff_only(302)
     ),
+    # Reference layers: staff bring published lists in.
+    ("layers.index", "GET"): Route("/staff/layers/", staff_only()),
+    ("layers.upload", "POST"): Route("/staff/layers/upload", staff_only(422)),
+    ("layers.columns", "GET"): Route("/staff/layers/{pending_layer}/columns", staff_only()),
+    ("layers.columns", "POST"): Route(
+        "/staff/layers/{pending_layer}/columns",
+        staff_only(302),
+        {"state": "STATE", "agency": "AGENCY"},
+        writers=STAFF_WRITE,
+    ),
+    ("layers.report", "GET"): Route("/staff/layers/{pending_layer}", staff_only()),
+    ("layers.save_choices", "POST"): Route(
+        "/staff/layers/{pending_layer}/choices",
+        staff_only(302),
+        {"then": "check"},
+        writers=STAFF_WRITE,
+    ),
+    ("layers.apply", "POST"): Route(
+        "/staff/layers/{pending_layer}/apply", staff_only(302), writers=STAFF_WRITE
+    ),
+    ("layers.cancel", "POST"): Route(
+        "/staff/layers/{pending_layer}/cancel", staff_only(302), writers=STAFF_WRITE
+    ),
     ("triage.queue", "GET"): Route("/staff/triage/", staff_only()),
     ("triage.thread", "GET"): Route("/staff/triage/{mail_message}", staff_only()),
     ("triage.thread", "POST"): Route(
@@ -528,6 +553,25 @@ def build_world(make, catalog) -> dict:
         status=TriageStatus.NEW,
     )
     db.session.add(mail)
+    pending_layer = LayerUpload(
+        layer_name="287(g) agreements",
+        policy=catalog[2],
+        list_status=LayerStatus.PARTICIPATING,
+        as_of=now - timedelta(days=5),
+        status=UploadStatus.PENDING,
+        filename="participating.csv",
+        sha256="3" * 64,
+        size=1,
+        uploaded_by=staff,
+        mapping_json=json.dumps({"state": "STATE", "agency": "AGENCY"}),
+        sheet_json=json.dumps(
+            {"headers": ["STATE", "AGENCY"], "rows": [[2, ["MINNESOTA", "Signupville PD"]]]}
+        ),
+    )
+    db.session.add(pending_layer)
+    db.session.add(
+        ReferenceLayer(slug="287g-agreements", name="287(g) agreements", policy=catalog[2])
+    )
     db.session.commit()
     return {
         "commitment": private.id,
@@ -548,6 +592,8 @@ def build_world(make, catalog) -> dict:
         "unverified_official": newcomer.id,
         "confirmation_token": make_confirmation_token(newcomer),
         "pending_import": pending_import.id,
+        "pending_layer": pending_layer.id,
+        "layer_slug": "287g-agreements",
         "mail_message": mail.id,
         "today": now.isoformat(),
     }

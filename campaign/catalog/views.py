@@ -14,6 +14,7 @@ from campaign.catalog.operations import (
 )
 from campaign.commitments.operations import jurisdictions_committed_per_policy, policy_adoption
 from campaign.extensions import db
+from campaign.layers.targets import layers_for_policy, targets_for
 from campaign.security import role_required
 
 bp = Blueprint("catalog", __name__)
@@ -37,6 +38,7 @@ def policy(slug: str):
         "catalog/policy.html",
         policy=found,
         adoption=policy_adoption(found, current_user),
+        layer_targets=targets_for(layers_for_policy(found), current_user, request.args.get("sort")),
     )
 
 

@@ -26,6 +26,7 @@ from campaign.commitments.operations import (
 from campaign.commitments.stages import DESCRIPTIONS, Stage, next_stages
 from campaign.extensions import db
 from campaign.help.operations import requests_for_commitment
+from campaign.layers.facts import facts_for
 from campaign.security import role_required
 from campaign.timeutil import today
 
@@ -96,7 +97,10 @@ def recorded():
 @bp.route("/")
 @role_required(can_make_commitments)
 def mine():
-    return render_template("commitments/mine.html", commitments=commitments_of(current_user))
+    commitments = commitments_of(current_user)
+    return render_template(
+        "commitments/mine.html", commitments=commitments, layer_facts=facts_for(commitments)
+    )
 
 
 @bp.route("/<id:commitment_id>", methods=["GET"])

@@ -15,6 +15,7 @@ from campaign.commitments.filters import filter_from_request
 from campaign.commitments.visibility import aggregate_scope
 from campaign.dashboard.figures import dashboard_figures
 from campaign.exports import csv_response
+from campaign.layers.targets import all_layers, targets_for
 from campaign.places.matching import STATES
 from campaign.security import role_required
 
@@ -39,7 +40,14 @@ def page():
             )
         ),
     )
-    return render_template("dashboard/page.html", form=form, args=args, figures_html=figures_html)
+    layer_targets = targets_for(all_layers(), current_user, request.args.get("sort", ""))
+    return render_template(
+        "dashboard/page.html",
+        form=form,
+        args=args,
+        figures_html=figures_html,
+        layer_targets=layer_targets,
+    )
 
 
 @bp.route("/policies.csv")

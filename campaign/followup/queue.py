@@ -5,9 +5,11 @@ A commitment enters the queue for the first reason that applies, in this order:
 1. its official signed up alone and staff have not verified them yet (until then it counts
    nowhere and names no one: accounts/verification.py);
 2. its follow-up date has come;
-3. it is a new pledge nobody has contacted yet;
-4. its target date has passed before it was implemented;
-5. no progress for longer than its stage allows (config FOLLOW_UP_STALE_DAYS), and no
+3. a reference layer's list dated after the pledge no longer has an agreement in its
+   jurisdiction (layers/targets.py): a possible win for staff to confirm and record;
+4. it is a new pledge nobody has contacted yet;
+5. its target date has passed before it was implemented;
+6. no progress for longer than its stage allows (config FOLLOW_UP_STALE_DAYS), and no
    contact in that time either.
 A follow-up date in the future snoozes it whatever the reason: staff said when to call next.
 """
@@ -30,6 +32,7 @@ from campaign.commitments.stages import Stage
 from campaign.extensions import db
 from campaign.followup.models import FollowUp
 from campaign.help.models import HelpRequest, HelpStatus
+from campaign.layers.targets import agreements_ended_subquery, ended_since_pledge
 from campaign.places.models import Jurisdiction
 from campaign.validation import record_id
 
@@ -40,9 +43,10 @@ class Reason(enum.IntEnum):
     HELP_REQUESTED = 0
     OFFICIAL_TO_VERIFY = 1
     FOLLOW_UP_DUE = 2
-    NEVER_CONTACTED = 3
-    TARGET_PASSED = 4
-    NO_PROGRESS = 5
+    AGREEMENT_ENDED = 3
+    NEVER_CONTACTED = 4
+    TARGET_PASSED = 5
+    NO_PROGRESS = 6
 
     @property
     def label(self) -> str:
@@ -50,9 +54,10 @@ class Reason(enum.IntEnum):
             0: "Official asked for help",
             1: "New official to verify",
             2: "Follow-up date reached",
-            3: "New pledge, never contacted",
-            4: "Target date passed",
-            5: "No progress reported",
+            3: "Agreement no longer listed: confirm the win",
+            4: "New pledge, never contacted",
+            5: "Target date passed",
+            6: "No progress reported",
         }[self.value]
 
 
@@ -105,9 +110,10 @@ def waiting_for_staff():
     )
 
 
-def _reason_and_due(today: date, waiting_since):
+def _reason_and_due(today: date, waiting_since, ended):
     """SQL for the reason (or NULL) and the date it became due."""
     stale = stale_days()
+    agreement_ended = and_(ended_since_pledge(ended), Commitment.stage != Stage.IMPLEMENTED)
     never_contacted = and_(Commitment.stage == Stage.PLEDGED, FollowUp.last_contacted_at.is_(None))
     target_passed = and_(
         Commitment.target_date.isnot(None),
@@ -130,6 +136,7 @@ def _reason_and_due(today: date, waiting_since):
         (waiting_since.isnot(None), literal(Reason.HELP_REQUESTED.value)),
         (to_verify, literal(Reason.OFFICIAL_TO_VERIFY.value)),
         (due_follow_up, literal(Reason.FOLLOW_UP_DUE.value)),
+        (agreement_ended, literal(Reason.AGREEMENT_ENDED.value)),
         (never_contacted, literal(Reason.NEVER_CONTACTED.value)),
         (target_passed, literal(Reason.TARGET_PASSED.value)),
         (or_(*stale_conditions), literal(Reason.NO_PROGRESS.value)),
@@ -139,6 +146,7 @@ def _reason_and_due(today: date, waiting_since):
         (waiting_since.isnot(None), waiting_since),
         (to_verify, Commitment.pledged_on),
         (due_follow_up, FollowUp.follow_up_on),
+        (agreement_ended, ended.c.ended_on),
         (never_contacted, Commitment.pledged_on),
         (target_passed, Commitment.target_date),
         else_=Commitment.stage_changed_on,
@@ -265,11 +273,19 @@ def _count(candidates) -> int:
 def _candidates(viewer: User, today: date, flt: QueueFilter):
     """The queue's commitments with their reason and due date, unordered, as a SELECT."""
     waiting = waiting_for_staff()
-    reason, due, snoozed = _reason_and_due(today, waiting.c.since)
+    ended = agreements_ended_subquery()
+    reason, due, snoozed = _reason_and_due(today, waiting.c.since, ended)
     candidates = (
         select(Commitment.id.label("id"), reason.label("reason"), due.label("due"))
         .select_from(Commitment)
         .outerjoin(waiting, waiting.c.commitment_id == Commitment.id)
+        .outerjoin(
+            ended,
+            and_(
+                ended.c.jurisdiction_id == Commitment.jurisdiction_id,
+                ended.c.policy_id == Commitment.policy_id,
+            ),
+        )
         .where(Commitment.stage != Stage.WITHDRAWN, reason.isnot(None), ~snoozed)
     )
     # Only a follow-up row has an owner: an owner filter reads the few rows of that owner.

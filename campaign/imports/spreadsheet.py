@@ -79,12 +79,14 @@ def header_key(header: str) -> str:
     return " ".join(_NON_ALNUM.sub(" ", header.lower()).split())
 
 
-def guess_mapping(headers: list[str]) -> dict[str, str | None]:
-    """{field: header} for each field whose header is recognisable; the person confirms it."""
+def guess_mapping(headers: list[str], fields: tuple[Field, ...] = FIELDS) -> dict[str, str | None]:
+    """{field: header} for each field whose header is recognisable; the person confirms it.
+
+    `fields` are a commitment sheet's unless another import (layers/) names its own."""
     keys = {header_key(h): h for h in headers if header_key(h)}
     mapping: dict[str, str | None] = {}
     taken: set[str] = set()
-    for field in FIELDS:
+    for field in fields:
         found = next((keys[s] for s in field.synonyms if s in keys and keys[s] not in taken), None)
         if found is None:
             choices = {h: k for k, h in keys.items() if h not in taken}

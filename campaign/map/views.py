@@ -11,6 +11,7 @@ from campaign.commitments.filters import filter_from_request, render_filter_form
 from campaign.commitments.visibility import aggregate_scope
 from campaign.compression import encode_json, json_response
 from campaign.exports import csv_response, geojson_response, point_feature
+from campaign.layers import mapdata as layers
 from campaign.map.data import (
     EXPORT_HEADER,
     SORT_KEYS,
@@ -60,8 +61,13 @@ def page():
             current_app.config.get("MAP_TILE_ATTRIBUTION"),
         ),
     )
+    map_layers = layers.map_layers()
+    layer = layers.requested_layer(request.args.get("layer"), map_layers)
     return render_template(
         "map/page.html",
+        map_layers=map_layers,
+        layer=layer,
+        layer_places=layers.by_key(layer) if layer else {},
         filter_html=render_filter_form(form, url_for("map.page"), request.args),
         flt=flt,
         args=args,
@@ -98,15 +104,27 @@ def detail(key: str):
 def export_csv():
     flt, _form = filter_from_request(request.args)
     summaries = _summaries(flt, aggregate_scope(current_user))
-    return csv_response("adoption.csv", EXPORT_HEADER, export_rows(summaries))
+    header, rows = _with_layer(EXPORT_HEADER, summaries, export_rows(summaries))
+    return csv_response("adoption.csv", header, rows)
 
 
 @bp.route("/export.geojson")
 def export_geojson():
     flt, _form = filter_from_request(request.args)
     summaries = _summaries(flt, aggregate_scope(current_user))
+    header, rows = _with_layer(EXPORT_HEADER, summaries, export_rows(summaries))
     features = (
-        point_feature(s.longitude, s.latitude, dict(zip(EXPORT_HEADER, row, strict=True)), s.key)
-        for s, row in zip(summaries, export_rows(summaries), strict=True)
+        point_feature(s.longitude, s.latitude, dict(zip(header, row, strict=True)), s.key)
+        for s, row in zip(summaries, rows, strict=True)
     )
     return geojson_response("adoption.geojson", features)
+
+
+def _with_layer(header, summaries, rows):
+    """`layer=` adds that reference layer's columns (layers/mapdata.py) to an export."""
+    layer = layers.requested_layer(request.args.get("layer"), layers.map_layers())
+    if layer is None:
+        return header, rows
+    extra = layers.export_values(layer, [s.key for s in summaries])
+    combined = (list(row) + more for row, more in zip(rows, extra, strict=True))
+    return [*header, *layers.export_columns(layer)], combined
