@@ -26,9 +26,16 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed
+# Brotli and gzip copies of every static file beside it (static_files.py serves them), made
+# again when a file changes; the copies are not committed (.gitignore).
+STATIC_SOURCES := $(shell find static -type f ! -name '*.br' ! -name '*.gz')
+.stamp-static-compressed: $(VENV)/.installed $(STATIC_SOURCES)
+	$(BIN)/python -m whitenoise.compress --quiet static
+	touch $@
 
-install-test: $(VENV)/.installed-test node_modules/.installed browser
+install: $(VENV)/.installed .stamp-static-compressed
+
+install-test: $(VENV)/.installed-test .stamp-static-compressed node_modules/.installed browser
 
 # axe-core (accessibility checks in browser tests) from the npm registry, pinned by package-lock.json.
 node_modules/.installed: package.json package-lock.json
@@ -66,6 +73,7 @@ test: install-test lint
 # Refresh the self-hosted front-end files in static/vendor from the pinned npm packages.
 assets: node_modules/.installed
 	$(BIN)/python scripts/vendor_assets.py
+	$(MAKE) .stamp-static-compressed
 
 # National-scale figures for the map and dashboard, a 10,000-row spreadsheet import, and
 # placing a 900-row 287(g) list on the gazetteer; see docs/performance.md.

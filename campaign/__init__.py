@@ -52,6 +52,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     register_blueprints(app)
     register_throttles(app)
     register_errorhandlers(app)
+    register_static_files(app)
     register_security_headers(app)
     register_template_helpers(app)
     register_commands(app)
@@ -146,6 +147,13 @@ def register_errorhandlers(app: Flask) -> None:
     from campaign.errors import register_errorhandlers as register
 
     register(app)
+
+
+def register_static_files(app: Flask) -> None:
+    """Precompressed static files with their cache rules; before the headers' ProxyFix."""
+    from campaign import static_files
+
+    static_files.register(app)
 
 
 def register_security_headers(app: Flask) -> None:

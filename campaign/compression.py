@@ -1,7 +1,10 @@
-"""JSON encoded and gzipped once, then served to every request that wants it.
+"""JSON encoded and compressed once, then served to every request that wants it.
 
 The map's data is the largest response the app sends and the same for every viewer of a
-scope and filter, so it is compressed when cached instead of on each request.
+scope and filter, so it is compressed when cached instead of on each request: brotli for
+browsers (every current one asks for it), gzip for other clients. Brotli at quality 5 is
+as quick as gzip here and a little smaller; quality 11 saves another sixth but took 1.8 s
+on the national map's data, on the path of the first request after a write.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import gzip
 import json
 from dataclasses import dataclass
 
+import brotli
 from flask import Response, request
 
 
@@ -17,20 +21,27 @@ from flask import Response, request
 class EncodedJSON:
     body: bytes
     gzipped: bytes
+    brotli: bytes
 
 
 def encode_json(payload) -> EncodedJSON:
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    return EncodedJSON(body, gzip.compress(body, compresslevel=6, mtime=0))
+    return EncodedJSON(
+        body, gzip.compress(body, compresslevel=6, mtime=0), brotli.compress(body, quality=5)
+    )
 
 
 def json_response(encoded: EncodedJSON) -> Response:
-    wants_gzip = "gzip" in request.accept_encodings
-    response = Response(
-        encoded.gzipped if wants_gzip else encoded.body, mimetype="application/json"
-    )
-    if wants_gzip:
-        response.headers["Content-Encoding"] = "gzip"
+    accepted = request.accept_encodings
+    if "br" in accepted:
+        body, encoding = encoded.brotli, "br"
+    elif "gzip" in accepted:
+        body, encoding = encoded.gzipped, "gzip"
+    else:
+        body, encoding = encoded.body, None
+    response = Response(body, mimetype="application/json")
+    if encoding:
+        response.headers["Content-Encoding"] = encoding
     response.headers["Vary"] = "Accept-Encoding, Cookie"
     response.headers["Cache-Control"] = "private, no-cache"
     return response

@@ -65,8 +65,6 @@ class Config:
     PASSWORD_HASH_PARALLELISM = 1
 
     CAMPAIGN_NAME = os.environ.get("CAMPAIGN_NAME", "No Secret Police")
-    # Static URLs carry a content version (see templating.py), so browsers may keep them.
-    SEND_FILE_MAX_AGE_DEFAULT = 60 * 60 * 24 * 365
     # The map draws boundaries itself; a basemap is opt-in, from a tile server you trust,
     # e.g. MAP_TILE_URL=https://tiles.example.org/{z}/{x}/{y}.png
     MAP_TILE_URL = os.environ.get("MAP_TILE_URL") or None

@@ -131,11 +131,22 @@ def add_security_headers(response: Response) -> Response:
         response.headers.setdefault(name, value)
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = HSTS
-    # Versioned static files keep their year-long cache; anything else a signed-in person
-    # sees may hold private commitments or contact details.
+    # Static files keep their cache (static_files.py decides it); anything else a signed-in
+    # person sees may hold private commitments or contact details.
     if request.endpoint != "static" and has_signed_in_cookie():
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def static_file_headers(config, environ: dict) -> list[tuple[str, str]]:
+    """The same headers for a static file, which static_files.py serves before Flask runs."""
+    headers = [
+        ("Content-Security-Policy", content_security_policy(None, config.get("MAP_TILE_URL"))),
+        *STATIC_HEADERS.items(),
+    ]
+    if environ.get("wsgi.url_scheme") == "https":
+        headers.append(("Strict-Transport-Security", HSTS))
+    return headers
 
 
 def trust_proxies(app: Flask) -> None:

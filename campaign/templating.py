@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -11,6 +10,7 @@ from flask import Flask
 
 from campaign.accounts import roles
 from campaign.forms import ActionForm
+from campaign.static_files import content_version
 
 
 def long_date(value: date | datetime | None) -> str:
@@ -24,14 +24,6 @@ def long_datetime(value: datetime | None) -> str:
     if value is None:
         return ""
     return f"{long_date(value)} at {value:%H:%M} UTC"
-
-
-@lru_cache(maxsize=256)
-def _static_version(path: str, mtime_ns: int, size: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        digest.update(handle.read())
-    return digest.hexdigest()[:12]
 
 
 def _action_form() -> ActionForm:
@@ -49,12 +41,7 @@ def register(app: Flask) -> None:
     watch_files = app.debug or app.config.get("ENV_NAME") == "development"
 
     def version_of(filename: str) -> str | None:
-        path = static_root / filename
-        try:
-            stat = path.stat()
-        except OSError:
-            return None
-        return _static_version(str(path), stat.st_mtime_ns, stat.st_size)
+        return content_version(static_root / filename)
 
     version_once = lru_cache(maxsize=None)(version_of)
 

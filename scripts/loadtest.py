@@ -134,14 +134,17 @@ def build(url: str, args) -> None:
     log(f"built {made} in {time.perf_counter() - started:.0f}s")
 
 
-def prepare(url: str, args) -> str:
-    """The database URL to serve: the kept campaign (built if missing), or a copy of it."""
+def prepare(url: str, args, cache_dir: Path = CACHE_DIR) -> str:
+    """The database URL to serve: the kept campaign (built if missing), or a copy of it.
+
+    A SQLite campaign is kept in `cache_dir` (one at a time: a build removes older ones);
+    scripts/bench_browser.py keeps its own there."""
     key = fingerprint(args)
     if url.startswith("sqlite:///"):
-        CACHE_DIR.mkdir(parents=True, exist_ok=True)
-        kept = CACHE_DIR / f"campaign-{key}.sqlite3"
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        kept = cache_dir / f"campaign-{key}.sqlite3"
         if args.rebuild or not kept.exists():
-            for old in CACHE_DIR.glob("campaign-*.sqlite3*"):
+            for old in cache_dir.glob("campaign-*.sqlite3*"):
                 old.unlink()
             building = kept.with_suffix(".building")
             for suffix in ("", "-wal", "-shm"):
@@ -151,7 +154,7 @@ def prepare(url: str, args) -> str:
             building.rename(kept)
         else:
             log(f"reusing {kept.relative_to(ROOT)} (--rebuild to build afresh)")
-        working = CACHE_DIR / "run.sqlite3"
+        working = cache_dir / "run.sqlite3"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{working}{suffix}").unlink(missing_ok=True)
         shutil.copyfile(kept, working)

@@ -13,6 +13,7 @@ from campaign.accounts.roles import Role
 from campaign.commitments.models import Visibility
 from campaign.commitments.stages import Stage
 from campaign.extensions import db
+from campaign.map.encoding import decode_payload
 from campaign.timeutil import today
 
 STAGES = ["Pledged", "Introduced", "Passed", "Implemented", "Stalled"]
@@ -48,7 +49,7 @@ def signed_in(app, email: str):
 
 def stage_on_map(client) -> str | None:
     """The furthest stage the map shows for the town, or None if it is not on the map."""
-    payload = client.get("/map/data.json").get_json()
+    payload = decode_payload(client.get("/map/data.json").get_json())
     points = {p[0]: STAGES[p[6]] for p in payload["points"]}
     return points.get("first")
 

@@ -14,6 +14,7 @@ from campaign.commitments.aggregates import jurisdiction_figures
 from campaign.commitments.filters import AdoptionFilter
 from campaign.commitments.models import Visibility
 from campaign.commitments.stages import Stage
+from campaign.map.encoding import decode_payload
 from campaign.places.models import JurisdictionKind
 
 
@@ -59,9 +60,10 @@ def campaign_data(make, catalog):
 
 
 def data(client, query=""):
+    """The map's figures as map_payload made them, decoded from the wire's columns."""
     response = client.get(f"/map/data.json{query}")
     assert response.status_code == 200
-    return response.get_json()
+    return decode_payload(response.get_json())
 
 
 def point_keys(payload):

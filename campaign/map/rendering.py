@@ -4,6 +4,10 @@ folium's defaults load Leaflet, jQuery, Bootstrap and Font Awesome from CDNs and
 OpenStreetMap tiles. Here the map gets no tile layer (boundaries are drawn from the app's own
 TopoJSON) unless MAP_TILE_URL is configured, its asset lists point at static/vendor, and the
 data arrives from JSON endpoints, so the page stays small however many jurisdictions commit.
+
+static/js/adoption-map.js draws the layers; another overlay with its own JSON URL is one
+`addLazyOverlay(name, url, draw)` call on the object campaignAdoptionMap returns (see the
+script's opening comment), with the URL passed in AdoptionLayers' config like countiesUrl.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ class RenderedMap:
     scripts: list[str]
     body: Markup
     script: Markup
+    # What the map fetches first, asked for by the page's <head> (rel=preload) so that it
+    # arrives while the scripts load and run, not after.
+    preloads: list[str]
 
 
 def vendor_assets() -> tuple[list[str], list[str]]:
@@ -78,11 +85,12 @@ def build_map(data_url: str, detail_url: str) -> RenderedMap:
             attr=current_app.config.get("MAP_TILE_ATTRIBUTION") or "Map tiles",
             name="Basemap",
         ).add_to(fmap)
+    states_url = url_for("static", filename="vendor/us-atlas/states-10m.json")
     AdoptionLayers(
         {
             "dataUrl": data_url,
             "detailUrl": detail_url,
-            "statesUrl": url_for("static", filename="vendor/us-atlas/states-10m.json"),
+            "statesUrl": states_url,
             "countiesUrl": url_for("static", filename="vendor/us-atlas/counties-10m.json"),
         }
     ).add_to(fmap)
@@ -93,4 +101,5 @@ def build_map(data_url: str, detail_url: str) -> RenderedMap:
         scripts=js,
         body=Markup(root.html.render()),  # noqa: S704 - folium's own markup, no user text
         script=Markup(root.script.render()),  # noqa: S704 - config passes through tojson
+        preloads=[data_url, states_url],
     )

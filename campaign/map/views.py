@@ -21,6 +21,7 @@ from campaign.map.data import (
     paginate,
     sort_summaries,
 )
+from campaign.map.encoding import encode_payload
 from campaign.map.rendering import build_map
 
 bp = Blueprint("map", __name__, url_prefix="/map")
@@ -84,7 +85,7 @@ def data():
     scope = aggregate_scope(current_user)
     encoded = cached(
         ("map-payload", scope, flt.cache_key),
-        lambda: encode_json(map_payload(cached_jurisdiction_figures(flt, scope))),
+        lambda: encode_json(encode_payload(map_payload(cached_jurisdiction_figures(flt, scope)))),
     )
     return json_response(encoded)
 

@@ -68,3 +68,47 @@ def test_dashboard_renders_accessibly_with_injected_names(visit, make, hostile_n
     assert page.evaluate("window.__pwned === undefined")
     visit.goto(f"/policies/{'cancel-alpr-contracts'}")
     assert page.evaluate("window.__pwned === undefined")
+
+
+def test_county_boundaries_load_only_when_turned_on_and_tooltips_when_pointed_at(
+    visit, hostile_names
+):
+    page = visit.page
+    county_requests = []
+    page.on("request", lambda r: "counties-10m.json" in r.url and county_requests.append(r.url))
+    visit.goto("/map/")
+    frame = page.locator(".folium-map")
+    expect(frame).to_have_attribute("data-loaded", "1")
+    assert county_requests == []  # the national view draws states and markers only
+
+    marker = page.locator("path.campaign-marker")
+    marker.hover(force=True)
+    expect(page.locator(".leaflet-tooltip")).to_have_text(f"Evil {PAYLOADS[0]} {PAYLOADS[1]}, MN")
+    assert page.locator(".leaflet-tooltip img").count() == 0
+
+    page.get_by_label("Counties").check()
+    expect(frame).to_have_attribute("data-counties", "drawn")
+    assert len(county_requests) == 1
+    assert (
+        page.evaluate("document.querySelectorAll('.leaflet-campaignAreas-pane path').length") > 3000
+    )
+    page.get_by_label("Counties").uncheck()
+    assert (
+        page.evaluate("document.querySelectorAll('.leaflet-campaignAreas-pane path').length") == 0
+    )
+    visit.check_accessibility()
+
+
+def test_zooming_in_by_keyboard_to_county_level_draws_the_counties(visit, hostile_names):
+    page = visit.page
+    visit.goto("/map/")
+    frame = page.locator(".folium-map")
+    expect(frame).to_have_attribute("data-loaded", "1")
+    assert frame.get_attribute("data-counties") is None
+    frame.focus()
+    zoom = "window[document.querySelector('.folium-map').id].getZoom()"
+    for level in (5, 6):  # one key press at a time, as a person zooms
+        page.keyboard.press("Equal")
+        page.wait_for_function(f"() => {zoom} === {level}")
+    expect(frame).to_have_attribute("data-counties", "drawn")
+    expect(page.get_by_label("Counties")).to_be_checked()
