@@ -18,6 +18,7 @@ from campaign.accounts.roles import Role
 from campaign.commitments.models import Visibility
 from campaign.commitments.stages import Stage
 from campaign.config import UnsafeConfigError
+from campaign.map.encoding import decode_payload
 
 K = 3
 
@@ -31,7 +32,7 @@ def organizer(make, auth):
 def _map(client, query: str = "") -> dict:
     response = client.get(f"/map/data.json{query}")
     assert response.status_code == 200
-    return response.get_json()
+    return decode_payload(response.get_json())
 
 
 def _stat(html: str, label: str) -> int:
