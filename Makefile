@@ -82,6 +82,8 @@ bench: install
 	BENCH_DATABASE_URL="$(BENCH_DATABASE_URL)" $(BIN)/python scripts/bench.py
 	BENCH_DATABASE_URL="$(BENCH_DATABASE_URL)" $(BIN)/python scripts/bench_import.py
 	BENCH_DATABASE_URL="$(BENCH_DATABASE_URL)" $(BIN)/python scripts/bench_layers.py
+	$(MAKE) install-test
+	$(BIN)/python scripts/bench_browser.py
 
 # The app under gunicorn with 50 simulated people at work (locust); see docs/performance.md.
 # LOADTEST_DATABASE_URL=postgresql://... for PostgreSQL; LOADTEST_ARGS="--rebuild" etc.
