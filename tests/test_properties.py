@@ -362,12 +362,15 @@ def test_csv_export_reads_back_cell_for_cell_with_formulas_defused(rows):
 
 
 def _forms(catalog):
+    from campaign.accounts.confirmation_views import ResendForm
     from campaign.accounts.forms import ChangePasswordForm, LoginForm, ProfileForm, SignupForm
     from campaign.accounts.reset_forms import ForgotPasswordForm, ResetPasswordForm
+    from campaign.accounts.second_factor_forms import CodeForm, EnrolForm
     from campaign.catalog.forms import PolicyForm
     from campaign.commitments.filters import FilterForm
     from campaign.commitments.forms import ProgressForm, VisibilityForm, commit_form_class
-    from campaign.followup.forms import AssignForm, ContactForm
+    from campaign.directory.forms import PhoneEntryForm
+    from campaign.followup.forms import AssignForm, ContactForm, RejectOfficialForm
     from campaign.forms import ActionForm
     from campaign.help.forms import AskForm, ReplyForm
     from campaign.imports.forms import (
@@ -377,6 +380,7 @@ def _forms(catalog):
         SpreadsheetUploadForm,
         mapping_form,
     )
+    from campaign.layers.forms import LayerUploadForm
 
     def progress(formdata):
         form = ProgressForm(formdata)
@@ -386,6 +390,18 @@ def _forms(catalog):
     def accept(formdata):
         form = AcceptForm(formdata)
         form.policies.choices = [(str(p.id), p.short_title) for p in catalog]
+        return form
+
+    def layer_upload(formdata):
+        form = LayerUploadForm(formdata)
+        form.policy.choices = [("", "Choose the policy")] + [
+            (p.slug, p.short_title) for p in catalog
+        ]
+        return form
+
+    def phone(formdata):
+        form = PhoneEntryForm(formdata)
+        form.set_policy_choices(catalog)
         return form
 
     def mapping(formdata):
@@ -405,6 +421,12 @@ def _forms(catalog):
         "visibility": VisibilityForm,
         "contact": ContactForm,
         "assign": AssignForm,
+        "phone": phone,
+        "resend_confirmation": ResendForm,
+        "reject_official": RejectOfficialForm,
+        "second_factor_code": CodeForm,
+        "second_factor_enrol": EnrolForm,
+        "layer_upload": layer_upload,
         "ask": AskForm,
         "reply": ReplyForm,
         "filter": FilterForm,
@@ -440,6 +462,12 @@ FORM_NAMES = [
     "visibility",
     "contact",
     "assign",
+    "phone",
+    "resend_confirmation",
+    "reject_official",
+    "second_factor_code",
+    "second_factor_enrol",
+    "layer_upload",
     "ask",
     "reply",
     "filter",

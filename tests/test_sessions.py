@@ -344,10 +344,15 @@ def test_purge_sessions_deletes_expired_rows_only(app, make, runner):
     assert [s.browser for s in sessions_of(ana)] == ["Safari on iPhone"]
 
 
-def test_sign_up_starts_a_session_listed_on_the_account_page(app, make, client):
+def test_signing_in_after_confirming_a_sign_up_lists_one_device(app, make, client, mailbox):
+    """Sign-up signs no one in (a session only new accounts got would tell them apart):
+    the person confirms the mailed link, then signs in, and that sign-in is listed."""
     make.jurisdiction("Saint Paul", "MN", key="gn5045360")
-    response = client.post("/signup", data={**SIGNUP, "jurisdiction": "Saint Paul, MN"})
-    assert response.headers["Location"] == "/commitments/new"
+    client.post("/signup", data={**SIGNUP, "jurisdiction": "Saint Paul, MN"})
+    assert client.get("/account").status_code == 302  # not signed in yet
+    link = re.search(r"http://[^/\s]+(/signup/confirm/\S+)", mailbox.messages[0].get_content())
+    client.post(link.group(1))
+    client.post("/login", data={"email": SIGNUP["email"], "password": PASSWORD})
     assert "1 signed-in device" in client.get("/account").get_data(as_text=True)
 
 
