@@ -106,9 +106,16 @@ def test_zooming_in_by_keyboard_to_county_level_draws_the_counties(visit, hostil
     expect(frame).to_have_attribute("data-loaded", "1")
     assert frame.get_attribute("data-counties") is None
     frame.focus()
-    zoom = "window[document.querySelector('.folium-map').id].getZoom()"
-    for level in (5, 6):  # one key press at a time, as a person zooms
+    leaflet = "window[document.querySelector('.folium-map').id]"
+    # A person presses again once the map has settled; a key pressed mid-animation is
+    # dropped by Leaflet, so wait for each zoom to end, not only for its new level.
+    page.evaluate(
+        f"() => {{ window.zoomsEnded = 0; {leaflet}.on('zoomend', () => window.zoomsEnded++) }}"
+    )
+    for presses, level in enumerate((5, 6), start=1):  # one key press at a time
         page.keyboard.press("Equal")
-        page.wait_for_function(f"() => {zoom} === {level}")
+        page.wait_for_function(
+            f"() => window.zoomsEnded === {presses} && {leaflet}.getZoom() === {level}"
+        )
     expect(frame).to_have_attribute("data-counties", "drawn")
     expect(page.get_by_label("Counties")).to_be_checked()
