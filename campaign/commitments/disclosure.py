@@ -33,13 +33,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from flask import current_app
-from sqlalchemy import and_, exists, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, func, select, tuple_
 
-from campaign.accounts.models import User
 from campaign.commitments.filters import AdoptionFilter
 from campaign.commitments.models import Commitment, Visibility
-from campaign.commitments.stages import Stage
 from campaign.commitments.visibility import (
     PUBLIC_SCOPE,
     active_condition,
@@ -156,14 +153,9 @@ def _compute_release() -> Release:
         ).where(unnamed, Commitment.official_id.not_in(named_officials))
     ).one()
 
-    other = aliased(Commitment)
-    named_here = exists().where(
-        other.policy_id == Commitment.policy_id,
-        other.jurisdiction_id == Commitment.jurisdiction_id,
-        other.visibility == Visibility.PUBLIC,
-        other.stage != Stage.WITHDRAWN,
-        other.official_id.not_in(select(User.id).where(User.verified_at.is_(None))),
-    )
+    # The named rule once, as in the queries above: (policy, place) pairs named already.
+    named_pairs = select(Commitment.policy_id, Commitment.jurisdiction_id).where(named)
+    named_here = tuple_(Commitment.policy_id, Commitment.jurisdiction_id).in_(named_pairs)
     per_policy = db.session.execute(
         select(Commitment.policy_id, func.count(func.distinct(Commitment.jurisdiction_id)))
         .where(unnamed, ~named_here)
