@@ -22,7 +22,7 @@ from campaign.commitments.disclosure import Level, level_of, release
 from campaign.commitments.filters import AdoptionFilter
 from campaign.commitments.models import Commitment, TimelineEntry
 from campaign.commitments.stages import Stage
-from campaign.commitments.visibility import PUBLIC_SCOPE, scope_counted, scope_named
+from campaign.commitments.visibility import PUBLIC_SCOPE, scope_named
 from campaign.extensions import db
 from campaign.places.models import Jurisdiction, JurisdictionKind
 
@@ -150,7 +150,7 @@ def jurisdiction_figures(flt: AdoptionFilter, scope: str) -> JurisdictionFigures
                 func.count(Commitment.id).label("counted"),
             ],
             flt,
-            scope_counted(scope),
+            scope_named(scope),
         )
         .group_by(Commitment.jurisdiction_id)
         .subquery()
@@ -252,7 +252,7 @@ def policy_stage_counts(flt: AdoptionFilter, scope: str) -> PolicyStageCounts:
         _base(
             [Commitment.policy_id, Commitment.stage, func.count(Commitment.id)],
             flt,
-            scope_counted(scope),
+            scope_named(scope),
         ).group_by(Commitment.policy_id, Commitment.stage)
     )
     return {(policy_id, stage): n for policy_id, stage, n in rows}
@@ -267,7 +267,7 @@ def totals(
     the unnamed blocks disclosure.py releases."""
     officials = (
         db.session.scalar(
-            _base([func.count(func.distinct(Commitment.official_id))], flt, scope_counted(scope))
+            _base([func.count(func.distinct(Commitment.official_id))], flt, scope_named(scope))
         )
         or 0
     )
@@ -322,7 +322,7 @@ def adoption_by_policy(
         for pid, slug, title, priority, check in catalog
         if (not flt.policy or slug == flt.policy) and (not flt.hostile_only or check)
     }
-    visible = scope_counted(scope)
+    visible = scope_named(scope)
     for (pid, stage), n in counts.items():
         if pid in rows:
             rows[pid].by_stage[stage] = n
@@ -422,7 +422,7 @@ def known_place_population() -> dict[str, int]:
 def pledges_by_month(flt: AdoptionFilter, scope: str) -> list[tuple[str, int, int]]:
     """(YYYY-MM, pledges that month, running total), grouped by day in SQL for portability."""
     rows = db.session.execute(
-        _base([Commitment.pledged_on, func.count(Commitment.id)], flt, scope_counted(scope))
+        _base([Commitment.pledged_on, func.count(Commitment.id)], flt, scope_named(scope))
         .group_by(Commitment.pledged_on)
         .order_by(Commitment.pledged_on)
     )

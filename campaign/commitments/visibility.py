@@ -2,7 +2,8 @@
 
 Three levels, chosen by the official per commitment:
 - public: shown with the official's name and jurisdiction;
-- counted: included in totals only, never with a name or a jurisdiction;
+- counted: never with a name or a jurisdiction, and in figures only as the large blocks
+  disclosure.py releases;
 - private: seen by campaign staff only, left out of every public number.
 
 Every page, export and endpoint builds its queries from these helpers, so a new page
@@ -28,34 +29,23 @@ def by_verified_official() -> ColumnElement[bool]:
     return Commitment.official_id.not_in(select(User.id).where(User.verified_at.is_(None)))
 
 
-def _published(visibilities: list[Visibility]) -> ColumnElement[bool]:
-    return and_(Commitment.visibility.in_(visibilities), by_verified_official())
+def _public_by_verified_official() -> ColumnElement[bool]:
+    return and_(Commitment.visibility == Visibility.PUBLIC, by_verified_official())
 
 
 def named_condition(viewer) -> ColumnElement[bool]:
     """Commitments the viewer may see as records: with the official's name and place."""
     if can_see_private_commitments(viewer):
         return true()
-    condition = _published([Visibility.PUBLIC])
+    condition = _public_by_verified_official()
     if is_official(viewer):
         condition = or_(condition, Commitment.official_id == viewer.id)
     return condition
 
 
-def counted_condition(viewer) -> ColumnElement[bool]:
-    """Commitments that count towards the totals the viewer sees."""
-    if can_see_private_commitments(viewer):
-        return true()
-    return _published([Visibility.PUBLIC, Visibility.COUNTED])
-
-
 def active_condition() -> ColumnElement[bool]:
     """A withdrawn commitment no longer counts as a commitment."""
     return Commitment.stage != Stage.WITHDRAWN
-
-
-def counted_active(viewer) -> ColumnElement[bool]:
-    return and_(counted_condition(viewer), active_condition())
 
 
 # Aggregate pages (map, dashboard, exports) are cached and shared between viewers, so they see
@@ -73,17 +63,7 @@ def scope_named(scope: str) -> ColumnElement[bool]:
     """Commitments a scope may place on the map or list with names and jurisdictions."""
     if scope == STAFF_SCOPE:
         return true()
-    return _published([Visibility.PUBLIC])
-
-
-def scope_counted(scope: str) -> ColumnElement[bool]:
-    """Commitments a scope adds into figures row by row.
-
-    Outside staff that is the named ones only: commitments counted but not named enter a
-    published figure only as the blocks commitments/disclosure.py releases, never row by
-    row, so no filter, subtraction or before/after comparison can single one out.
-    """
-    return scope_named(scope)
+    return _public_by_verified_official()
 
 
 def directory_scope_condition(viewer) -> ColumnElement[bool]:
