@@ -187,8 +187,9 @@ def columns(batch_id: int):
     samples = [cells for _n, cells in sheet.rows[:3]]
     status = 422 if request.method == "POST" else 200
     return render_template(
-        "imports/columns.html",
-        batch=batch,
+        "_columns.html",
+        filename=batch.filename,
+        kind_plural="files",
         form=form,
         fields=FIELDS,
         headers=sheet.headers,

@@ -196,8 +196,9 @@ def columns(upload_id: int):
             return redirect(url_for("layers.report", upload_id=upload.id))
     status = 422 if request.method == "POST" else 200
     return render_template(
-        "layers/columns.html",
-        upload=upload,
+        "_columns.html",
+        filename=upload.filename,
+        kind_plural="lists",
         form=form,
         fields=FIELDS,
         headers=sheet.headers,
