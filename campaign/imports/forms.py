@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, MultipleFileField
 from wtforms import (
@@ -18,7 +20,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from campaign.commitments.models import Visibility
 from campaign.commitments.stages import Stage
 from campaign.forms import SelectField
-from campaign.imports.spreadsheet import FIELDS
+from campaign.imports.spreadsheet import FIELDS, Field
 from campaign.places.forms import picker_fields
 from campaign.validation import NOTE_MAX, DateWithin, strip, strip_line
 
@@ -39,14 +41,17 @@ class MailboxUploadForm(FlaskForm):
     )
 
 
-def mapping_form(headers: list[str], mapping: dict[str, str | None]) -> FlaskForm:
-    """One select per field, offering the file's own column names."""
+def mapping_form(
+    headers: list[str], mapping: dict[str, str | None], fields: Sequence[Field] = FIELDS
+) -> FlaskForm:
+    """One select per field, offering the file's own column names (reference layers pass
+    their own fields)."""
 
     class MappingForm(FlaskForm):
         pass
 
     options = [SelectChoice("", "(not in this file)")] + [SelectChoice(h, h) for h in headers]
-    for field in FIELDS:
+    for field in fields:
         label = field.label + (" (required)" if field.required else "")
         setattr(
             MappingForm,

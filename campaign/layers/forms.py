@@ -1,4 +1,5 @@
-"""Forms of the layer pages: the upload with what the list is, and the column mapping."""
+"""Forms of the layer pages: the upload with what the list is (the column mapping is the
+imports' mapping_form with the layer's fields)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from campaign.forms import SelectField
 from campaign.layers.models import LayerStatus
-from campaign.layers.snapshots import FIELDS
 from campaign.validation import DateWithin, strip, strip_line
 
 
@@ -45,20 +45,3 @@ class LayerUploadForm(FlaskForm):
         validators=[FileRequired("Choose the list to import.")],
         description="Nothing is written until you have checked the dry run.",
     )
-
-
-def layer_mapping_form(headers: list[str], mapping: dict[str, str | None]) -> FlaskForm:
-    """One select per field, offering the file's own column names."""
-
-    class LayerMappingForm(FlaskForm):
-        pass
-
-    options = [SelectChoice("", "(not in this file)")] + [SelectChoice(h, h) for h in headers]
-    for field in FIELDS:
-        label = field.label + (" (required)" if field.required else "")
-        setattr(
-            LayerMappingForm,
-            field.name,
-            SelectField(label, choices=options, default=mapping.get(field.name) or ""),
-        )
-    return LayerMappingForm()

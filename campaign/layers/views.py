@@ -27,8 +27,9 @@ from campaign.accounts.roles import is_staff
 from campaign.catalog.models import Policy
 from campaign.extensions import db
 from campaign.forms import require_action_form
+from campaign.imports.forms import mapping_form
 from campaign.imports.spreadsheet import Sheet, SpreadsheetError, read_sheet
-from campaign.layers.forms import LayerUploadForm, layer_mapping_form
+from campaign.layers.forms import LayerUploadForm
 from campaign.layers.mapdata import layer_by_slug, layer_payload
 from campaign.layers.models import (
     LayerAgreement,
@@ -182,7 +183,7 @@ def columns(upload_id: int):
     if upload.status != UploadStatus.PENDING:
         return redirect(url_for("layers.report", upload_id=upload.id))
     sheet = _sheet_of(upload)
-    form = layer_mapping_form(sheet.headers, upload.mapping or guess_layer_mapping(sheet.headers))
+    form = mapping_form(sheet.headers, upload.mapping or guess_layer_mapping(sheet.headers), FIELDS)
     problems: list[str] = []
     if form.validate_on_submit():
         mapping = {f.name: (form[f.name].data or None) for f in FIELDS}
