@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -315,10 +316,10 @@ def header_signature(headers: list[str]) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()
 
 
-def saved_mapping(headers: list[str]) -> dict[str, str | None] | None:
-    row = db.session.scalar(
-        select(SavedMapping).where(SavedMapping.signature == header_signature(headers))
-    )
+def saved_mapping(headers: list[str], store=SavedMapping) -> dict[str, str | None] | None:
+    """The mapping confirmed for this header layout; `store` is the table that keeps them
+    (reference layers keep theirs apart: layers.models.LayerMapping)."""
+    row = db.session.scalar(select(store).where(store.signature == header_signature(headers)))
     if row is None:
         return None
     mapping = json.loads(row.mapping_json)
@@ -346,12 +347,17 @@ def check_mapping(mapping: dict[str, str | None], headers: list[str]) -> list[st
     return problems
 
 
-def remember_mapping(headers: list[str], mapping: dict[str, str | None]) -> None:
+def remember_mapping(
+    headers: list[str],
+    mapping: dict[str, str | None],
+    store=SavedMapping,
+    field_names: Sequence[str] = FIELD_NAMES,
+) -> None:
     signature = header_signature(headers)
-    row = db.session.scalar(select(SavedMapping).where(SavedMapping.signature == signature))
-    text = json.dumps({k: mapping.get(k) for k in FIELD_NAMES}, sort_keys=True)
+    row = db.session.scalar(select(store).where(store.signature == signature))
+    text = json.dumps({k: mapping.get(k) for k in field_names}, sort_keys=True)
     if row is None:
-        db.session.add(SavedMapping(signature=signature, mapping_json=text))
+        db.session.add(store(signature=signature, mapping_json=text))
     else:
         row.mapping_json = text
     db.session.flush()

@@ -26,7 +26,7 @@ from campaign.accounts.models import User
 from campaign.audit.operations import record
 from campaign.catalog.models import Policy
 from campaign.extensions import db
-from campaign.imports.sheets import header_signature, parse_date
+from campaign.imports.sheets import parse_date, remember_mapping, saved_mapping
 from campaign.imports.spreadsheet import Field, Sheet, guess_mapping, header_key
 from campaign.layers.models import (
     LayerAgreement,
@@ -189,15 +189,7 @@ def guess_layer_mapping(headers: list[str]) -> dict[str, str | None]:
 
 
 def saved_layer_mapping(headers: list[str]) -> dict[str, str | None] | None:
-    row = db.session.scalar(
-        select(LayerMapping).where(LayerMapping.signature == header_signature(headers))
-    )
-    if row is None:
-        return None
-    mapping = json.loads(row.mapping_json)
-    if any(h and h not in headers for h in mapping.values()):
-        return None
-    return mapping
+    return saved_mapping(headers, LayerMapping)
 
 
 def check_layer_mapping(mapping: dict[str, str | None], headers: list[str]) -> list[str]:
@@ -217,14 +209,7 @@ def check_layer_mapping(mapping: dict[str, str | None], headers: list[str]) -> l
 
 
 def remember_layer_mapping(headers: list[str], mapping: dict[str, str | None]) -> None:
-    signature = header_signature(headers)
-    row = db.session.scalar(select(LayerMapping).where(LayerMapping.signature == signature))
-    text = json.dumps({k: mapping.get(k) for k in FIELD_NAMES}, sort_keys=True)
-    if row is None:
-        db.session.add(LayerMapping(signature=signature, mapping_json=text))
-    else:
-        row.mapping_json = text
-    db.session.flush()
+    remember_mapping(headers, mapping, LayerMapping, FIELD_NAMES)
 
 
 def sheet_digest(sheet: Sheet) -> str:
