@@ -15,6 +15,7 @@ from campaign.audit.models import AuditEntry
 from campaign.commitments.stages import Stage
 from campaign.extensions import db
 from campaign.followup.queue import QueueFilter, Reason, follow_up_queue
+from campaign.map.encoding import decode_payload
 from campaign.timeutil import today
 from tests.conftest import form_errors
 
@@ -73,7 +74,7 @@ def what_the_role_reads(client, campaign, role: str) -> dict:
         "home": home,
         "policy page": _get(client, f"/policies/{g287.slug}"),
         "map page": _get(client, "/map/"),
-        "map data": json.loads(_get(client, "/map/data.json")),
+        "map data": decode_payload(json.loads(_get(client, "/map/data.json"))),
         "map csv": _csv(client, "/map/export.csv"),
         "map geojson": json.loads(_get(client, "/map/export.geojson")),
         "popup": client.get("/map/jurisdictions/unverton.json").status_code,
