@@ -149,9 +149,11 @@ def cached(
 
     now = request_stamp()
     full_key = (now.database, now.hiding, *key)
-    # A part of a value being computed (unless it may lag anyway) must reach what that value
-    # must, and is not served stale past REFRESH_AT: it is recomputed as part of the value.
-    build = None if own_writes_may_lag else _building.get()
+    # A part of a value being computed must reach what that value must (unless it may lag
+    # anyway), and is not served stale past REFRESH_AT: it is recomputed as part of the
+    # value, which is stored as old as its oldest part (a queue page holding a stale length
+    # was otherwise stored as current and kept that length until the data next changed).
+    build = _building.get()
     if own_writes_may_lag:
         floor = 0
     elif build is not None:
