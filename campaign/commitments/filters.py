@@ -153,14 +153,17 @@ def filter_from_request(args) -> tuple[AdoptionFilter, FilterForm]:
     return form.to_filter(), form
 
 
-FILTER_PARAMS = ("policy", "priority", "stage", "state", "hostile")
+def render_filter_form(form: FilterForm, flt: AdoptionFilter, action: str) -> Markup:
+    """The filter form's HTML, cached per filter: WTForms takes milliseconds to render the
+    seventy-odd options, more than the rest of a cached page.
 
+    Keyed by the validated filter only, so hostile query strings never become cache keys;
+    a form that flags an unknown value is rendered for that request and not kept.
+    """
 
-def render_filter_form(form: FilterForm, action: str, args) -> Markup:
-    """The filter form's HTML, cached per query: WTForms takes milliseconds to render the
-    seventy-odd options, more than the rest of a cached page."""
-    key = tuple((name, tuple(args.getlist(name))[:3]) for name in FILTER_PARAMS)
-    return cached(
-        ("filter-form-html", action, key),
-        lambda: Markup(render_template("_filters.html", form=form, action=action)),  # noqa: S704
-    )
+    def render() -> Markup:
+        return Markup(render_template("_filters.html", form=form, action=action))  # noqa: S704
+
+    if any(field.errors for field in form):
+        return render()
+    return cached(("filter-form-html", action, flt.cache_key), render)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import itertools
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
 from campaign.accounts.roles import can_view_dashboard
 from campaign.cache import cached
 from campaign.commitments.aggregates import LIVE_STAGES
-from campaign.commitments.filters import filter_from_request
+from campaign.commitments.filters import filter_from_request, render_filter_form
 from campaign.commitments.visibility import aggregate_scope
 from campaign.dashboard.figures import dashboard_figures
 from campaign.exports import csv_response
@@ -45,6 +45,7 @@ def page():
         "dashboard/page.html",
         form=form,
         args=args,
+        filter_html=render_filter_form(form, flt, url_for("dashboard.page")),
         figures_html=figures_html,
         layer_targets=layer_targets,
     )

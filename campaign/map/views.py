@@ -69,7 +69,7 @@ def page():
         map_layers=map_layers,
         layer=layer,
         layer_places=layers.by_key(layer) if layer else {},
-        filter_html=render_filter_form(form, url_for("map.page"), request.args),
+        filter_html=render_filter_form(form, flt, url_for("map.page")),
         flt=flt,
         args=args,
         table=table,

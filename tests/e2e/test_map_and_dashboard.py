@@ -119,3 +119,37 @@ def test_zooming_in_by_keyboard_to_county_level_draws_the_counties(visit, hostil
         )
     expect(frame).to_have_attribute("data-counties", "drawn")
     expect(page.get_by_label("Counties")).to_be_checked()
+
+
+def test_map_and_dashboard_filter_through_their_forms(visit, make, catalog):
+    """An organizer filters by choosing from the labelled form, never by editing the URL."""
+    oregon = make.jurisdiction("Salem", "OR", key="salem", latitude=44.9, longitude=-123.0)
+    texas = make.jurisdiction("Austin", "TX", key="austin", latitude=30.3, longitude=-97.7)
+    make.commitment(make.user(name="Olive Oregon", jurisdiction=oregon), catalog[0])
+    make.commitment(make.user(name="Tess Texas", jurisdiction=texas), catalog[1])
+    make.user(Role.ORGANIZER, email="org@example.org")
+    page = visit.page
+
+    visit.goto("/map/")
+    summary = page.locator("p.summary")
+    expect(summary).to_contain_text("2 jurisdictions shown")
+    page.get_by_label("State", exact=True).select_option(label="Oregon")
+    page.get_by_role("button", name="Apply filter").click()
+    expect(summary).to_contain_text("1 jurisdiction shown")
+    expect(page.get_by_role("table")).to_contain_text("Salem")
+    expect(page.get_by_role("table")).not_to_contain_text("Austin")
+    expect(page.get_by_label("State", exact=True)).to_have_value("OR")
+    visit.check_accessibility()
+
+    page.goto(visit.base_url + "/login")
+    page.get_by_label("Email").fill("org@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    visit.goto("/dashboard/")
+    jurisdictions = page.locator(".stat-grid li", has_text="jurisdictions").locator(".stat")
+    expect(jurisdictions).to_have_text("2")
+    page.get_by_label("Policy", exact=True).select_option(label=catalog[1].short_title)
+    page.get_by_role("button", name="Apply filter").click()
+    expect(jurisdictions).to_have_text("1")
+    expect(page.get_by_label("Policy", exact=True)).to_have_value(catalog[1].slug)
+    visit.check_accessibility()
