@@ -125,7 +125,7 @@ def test_agreements_no_longer_listed_after_a_pledge_are_possible_wins_in_the_que
     assert sorted(names(everything.ended_after_pledge)) == ["Bay County", "Knox County"]
     assert names(everything.with_commitment) == ["Smith County"]
 
-    queue = follow_up_queue(staff, date(2026, 6, 2), QueueFilter(owner="all")).items
+    queue = follow_up_queue(date(2026, 6, 2), QueueFilter(owner="all")).items
     reasons = {item.jurisdiction_label: item.reason for item in queue}
     assert reasons["Knox County, TN"] == Reason.AGREEMENT_ENDED
     assert reasons["Bay County, FL"] == Reason.AGREEMENT_ENDED
@@ -145,7 +145,7 @@ def test_an_agreement_ended_before_the_pledge_is_no_win(make, catalog):
     make.commitment(make.user(jurisdiction=knox), policy, pledged_on=date(2026, 2, 1))
     [seen] = targets_for(layers_for_policy(policy), make.user(Role.STAFF))
     assert seen.ended_after_pledge == []
-    queue = follow_up_queue(make.user(Role.STAFF), date(2026, 2, 2), QueueFilter(owner="all"))
+    queue = follow_up_queue(date(2026, 2, 2), QueueFilter(owner="all"))
     assert [i.reason for i in queue.items] == [Reason.NEVER_CONTACTED]
 
 

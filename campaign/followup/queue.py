@@ -24,8 +24,10 @@ from flask import current_app
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
+from campaign import revision
 from campaign.accounts.models import User
 from campaign.accounts.verification import awaiting_verification
+from campaign.cache import cached, max_lag
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Commitment
 from campaign.commitments.stages import Stage
@@ -36,6 +38,7 @@ from campaign.layers.targets import agreements_ended_subquery, ended_since_pledg
 from campaign.places.models import Jurisdiction
 from campaign.validation import record_id
 
+PAGE_SIZE = 50
 DEFAULT_STALE_DAYS = {"pledged": 30, "introduced": 45, "passed": 60, "stalled": 21}
 
 
@@ -63,10 +66,19 @@ class Reason(enum.IntEnum):
 
 @dataclass(frozen=True)
 class QueueFilter:
+    """Which part of the queue to show, from validated values only (it is a cache key)."""
+
     owner: str = "mine"  # "mine", "all", "unassigned" or a staff user id
     state: str | None = None
     policy: str | None = None
     stage: str | None = None
+
+    def for_viewer(self, viewer: User) -> QueueFilter:
+        """The same filter with "mine" made the viewer's id: what the queue is computed from,
+        so that a figure never reads who is signed in (the keeper runs with no one)."""
+        if self.owner != "mine":
+            return self
+        return QueueFilter(str(viewer.id), self.state, self.policy, self.stage)
 
 
 @dataclass(frozen=True)
@@ -159,7 +171,6 @@ def _reason_and_due(today: date, waiting_since, ended):
 
 
 def follow_up_queue(
-    viewer: User,
     today: date,
     flt: QueueFilter,
     *,
@@ -174,7 +185,7 @@ def follow_up_queue(
     joined only for the rows on the page: a queue of 70,000 costs one pass over the
     commitments, not four joins for each.
     """
-    candidates, reason, due = _candidates(viewer, today, flt)
+    candidates, reason, due = _candidates(today, flt)
     if total is None:
         total = _count(candidates)
     pages = max(1, -(-total // per_page))
@@ -188,8 +199,37 @@ def follow_up_queue(
     return QueuePage(_items(chosen), page, pages, total)
 
 
+def cached_queue_page(today: date, flt: QueueFilter, page: int = 1) -> QueuePage:
+    """The page staff see, cached like the figures (deciding the queue reads every open
+    commitment): what the viewer wrote shows at once, a colleague's contacts and
+    assignments within the lag. `flt` comes from QueueFilter.for_viewer."""
+
+    def length() -> int:
+        # Counted apart, and may lag even the viewer's own contacts (the rows do not):
+        # counting is half the queue's cost, and staff look at the queue after every call.
+        return cached(
+            ("queue-length", flt, today), lambda: queue_length(today, flt), own_writes_may_lag=True
+        )
+
+    length()  # asked for here too, so that the keeper keeps it fresh (cache.py)
+    # Not keyed by the length: it changes every lag under steady work, and each page kept
+    # per length it once had was recomputed in the background for minutes after.
+    key = ("queue", flt, page, today)
+
+    def compute() -> QueuePage:
+        return follow_up_queue(today, flt, page=page, per_page=PAGE_SIZE, total=length())
+
+    # The viewer's own recent changes (a logged call, an assignment) are applied to a page
+    # that may lag, a few lookups by id; only changes too many to list recompute the page.
+    own = revision.own_changed_commitments() if max_lag() else None
+    if own is None:
+        return cached(key, compute)
+    shown = cached(key, compute, own_writes_may_lag=True)
+    return with_changes(shown, today, flt, own, per_page=PAGE_SIZE) if own else shown
+
+
 def with_changes(
-    page: QueuePage, viewer: User, today: date, flt: QueueFilter, changed: frozenset[int], *,
+    page: QueuePage, today: date, flt: QueueFilter, changed: frozenset[int], *,
     per_page: int = 50,
 ) -> QueuePage:  # fmt: skip
     """A page that may lag, with these commitments' places decided afresh.
@@ -199,7 +239,7 @@ def with_changes(
     page, moves within it or joins it where it now sorts; one that now sorts onto another
     page joins that page when it is next computed (as the lagging length may be off by it).
     """
-    candidates, _reason, _due = _candidates(viewer, today, flt)
+    candidates, _reason, _due = _candidates(today, flt)
     fresh = _items(candidates.where(Commitment.id.in_(sorted(changed))).subquery("chosen"))
     first = _sort_key(page.items[0]) if page.items and page.page > 1 else None
     last = _sort_key(page.items[-1]) if len(page.items) >= per_page else None
@@ -261,17 +301,19 @@ def _items(chosen) -> list[QueueItem]:
     ]  # fmt: skip
 
 
-def queue_length(viewer: User, today: date, flt: QueueFilter) -> int:
+def queue_length(today: date, flt: QueueFilter) -> int:
     """How many commitments the queue holds for this filter."""
-    return _count(_candidates(viewer, today, flt)[0])
+    return _count(_candidates(today, flt)[0])
 
 
 def _count(candidates) -> int:
     return db.session.scalar(select(func.count()).select_from(candidates.subquery())) or 0
 
 
-def _candidates(viewer: User, today: date, flt: QueueFilter):
+def _candidates(today: date, flt: QueueFilter):
     """The queue's commitments with their reason and due date, unordered, as a SELECT."""
+    if flt.owner == "mine":
+        raise ValueError("QueueFilter.for_viewer() first: the queue never reads the viewer")
     waiting = waiting_for_staff()
     ended = agreements_ended_subquery()
     reason, due, snoozed = _reason_and_due(today, waiting.c.since, ended)
@@ -289,7 +331,7 @@ def _candidates(viewer: User, today: date, flt: QueueFilter):
         .where(Commitment.stage != Stage.WITHDRAWN, reason.isnot(None), ~snoozed)
     )
     # Only a follow-up row has an owner: an owner filter reads the few rows of that owner.
-    owner_id = viewer.id if flt.owner == "mine" else record_id(flt.owner)
+    owner_id = record_id(flt.owner)
     if owner_id is not None:
         candidates = candidates.join(FollowUp, FollowUp.commitment_id == Commitment.id).where(
             FollowUp.owner_id == owner_id

@@ -124,7 +124,7 @@ def send_reminders(today: date) -> ReminderRun:
     )
     queue_link = public_link("followup.queue")
     for member in staff_members:
-        page = follow_up_queue(member, today, QueueFilter(owner="mine"), per_page=20)
+        page = follow_up_queue(today, QueueFilter(owner=str(member.id)), per_page=20)
         if not page.total:
             continue
         if _recently_reminded(member.id, DIGEST_KIND, today):

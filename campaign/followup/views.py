@@ -14,7 +14,6 @@ from flask import (
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from campaign import revision
 from campaign.accounts.models import User
 from campaign.accounts.roles import Role, can_verify_evidence, is_staff
 from campaign.accounts.verification import (
@@ -25,7 +24,6 @@ from campaign.accounts.verification import (
     verify_official,
 )
 from campaign.audit.operations import entries_for, record_export
-from campaign.cache import cached, max_lag
 from campaign.commitments.filters import FilterForm
 from campaign.commitments.models import Commitment, TimelineEntry
 from campaign.commitments.operations import get_commitment_or_404, timeline_of
@@ -45,27 +43,29 @@ from campaign.followup.operations import (
     unconfirmed_bodies,
     verify_evidence,
 )
-from campaign.followup.queue import QueueFilter, follow_up_queue, queue_length, with_changes
+from campaign.followup.queue import QueueFilter, cached_queue_page, follow_up_queue
 from campaign.forms import require_action_form
 from campaign.help.operations import requests_for_commitment
 from campaign.places.matching import STATES
 from campaign.places.models import Jurisdiction
 from campaign.security import is_safe_redirect_target, role_required
 from campaign.timeutil import today
-from campaign.validation import record_id, strip_line
+from campaign.validation import record_id
 
 bp = Blueprint("followup", __name__, url_prefix="/staff")
-QUEUE_PAGE_SIZE = 50
 
 
 def _queue_filter() -> QueueFilter:
+    """The queue filter from the query string: unknown values are dropped, not kept."""
     args = request.args
     owner = args.get("owner", "mine")
     if owner not in ("mine", "all", "unassigned") and record_id(owner) is None:
         owner = "mine"
     state = args.get("state") if args.get("state") in STATES else None
     stage = args.get("stage") if args.get("stage") in {s.value for s in Stage} else None
-    policy = strip_line(args.get("policy") or "")[:80] or None
+    policy = args.get("policy")
+    if policy not in {choice.value for choice in FilterForm(None).policy.choices[1:]}:
+        policy = None
     return QueueFilter(owner=owner, state=state, policy=policy, stage=stage)
 
 
@@ -82,39 +82,7 @@ def queue():
         page_number = int(request.args.get("page", "1"))
     except ValueError:
         page_number = 1
-    # Cached like the figures (deciding the queue reads every open commitment): what the
-    # viewer wrote shows at once, a colleague's contacts and assignments within the lag.
-    mine = current_user.id if flt.owner == "mine" else None
-    on = today()
-
-    def length() -> int:
-        # Counted apart, and may lag even the viewer's own contacts (the rows do not):
-        # counting is half the queue's cost, and staff look at the queue after every call.
-        return cached(
-            ("queue-length", flt, mine, on),
-            lambda: queue_length(current_user, on, flt),
-            own_writes_may_lag=True,
-        )
-
-    length()  # asked for here too, so that the keeper keeps it fresh (cache.py)
-    # Not keyed by the length: it changes every lag under steady work, and each page kept
-    # per length it once had was recomputed in the background for minutes after.
-    key = ("queue", flt, mine, page_number, on)
-
-    def compute():
-        return follow_up_queue(
-            current_user, on, flt, page=page_number, per_page=QUEUE_PAGE_SIZE, total=length()
-        )
-
-    # The viewer's own recent changes (a logged call, an assignment) are applied to a page
-    # that may lag, a few lookups by id; only changes too many to list recompute the page.
-    own = revision.own_changed_commitments() if max_lag() else None
-    if own is None:
-        page = cached(key, compute)
-    else:
-        page = cached(key, compute, own_writes_may_lag=True)
-        if own:
-            page = with_changes(page, current_user, on, flt, own, per_page=QUEUE_PAGE_SIZE)
+    page = cached_queue_page(today(), flt.for_viewer(current_user), max(1, page_number))
     staff = staff_members()
     assign_form = AssignForm(formdata=None)
     assign_form.owner.choices = _owner_choices(staff)
@@ -138,7 +106,7 @@ def queue():
 @role_required(is_staff)
 def queue_csv():
     flt = _queue_filter()
-    page = follow_up_queue(current_user, today(), flt, page=1, per_page=10_000)
+    page = follow_up_queue(today(), flt.for_viewer(current_user), page=1, per_page=10_000)
     record_export(
         current_user,
         "follow_up_queue",
