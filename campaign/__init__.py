@@ -86,7 +86,16 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
 
-    from campaign import models  # noqa: F401  (every model registered before first use)
+    from campaign import (
+        cache,
+        models,  # noqa: F401  (every model registered before first use)
+        revision,
+    )
+
+    # Every write to a table the figures read raises the data's counters (revision.py);
+    # cached figures are keyed by them and by the reader's own latest write (cache.py).
+    revision.track_writes()
+    cache.init_app(app, current=revision.current_pair, seen=revision.seen_revision)
     from campaign.accounts.sessions import load_user
 
     # The cookies carry a sign-in's token, never the user id (accounts/sessions.py).

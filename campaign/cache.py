@@ -36,7 +36,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from flask import (
     copy_current_request_context,
@@ -113,11 +113,31 @@ _building: contextvars.ContextVar[_Build | None] = contextvars.ContextVar(
 )
 
 
+class Revisions(Protocol):
+    revision: int
+    hiding: int
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where the cache reads how new the data is, given at init_app (revision.py)."""
+
+    current: Callable[[], Revisions]  # both counters of the data, now
+    seen: Callable[[], int]  # the revision the reader's own latest write reached
+
+
+def init_app(app, *, current: Callable[[], Revisions], seen: Callable[[], int]) -> None:
+    """Tell the cache how to read the data's counters and the reader's own latest write."""
+    app.extensions["campaign_cache"] = _Source(current, seen)
+
+
+def _source() -> _Source:
+    return current_app.extensions["campaign_cache"]
+
+
 def data_stamp() -> Stamp:
     """Changes whenever anything an aggregate is built from changes (see revision.py)."""
-    from campaign import revision
-
-    revisions = revision.current_pair()
+    revisions = _source().current()
     return Stamp(db.engine.url.render_as_string(), revisions.hiding, revisions.revision)
 
 
@@ -145,8 +165,6 @@ def cached(
     """
     if stamp is not None:
         return _cached_exactly((stamp, *key), compute)
-    from campaign import revision
-
     now = request_stamp()
     full_key = (now.database, now.hiding, *key)
     # A part of a value being computed must reach what that value must (unless it may lag
@@ -161,7 +179,7 @@ def cached(
     else:
         # Never older than the reader's own latest write (capped: a rolled-back write's
         # number may not exist yet).
-        floor = min(revision.seen_revision(), now.revision)
+        floor = min(_source().seen(), now.revision)
     lag = max_lag()
     if lag and _building.get() is None:
         _keep(now.database, key, compute, lag, full_key)

@@ -2,18 +2,22 @@
 
 Cached figures (map, dashboard, exports) are keyed by them (campaign/cache.py). Both are
 raised inside the writing transaction, as its last statement, so readers see a new count no
-earlier than the new data. Session hooks note every flush's effect and raise them at commit,
-rather than each operation, because a forgotten call would quietly keep a hidden official
-on the public map; bulk writes that bypass the ORM (demo data, gazetteer loading) call
-`bump()` themselves.
+earlier than the new data. Session hooks (installed by `track_writes`, from the app
+factory) note every flush's effect and raise them at commit, rather than each operation,
+because a forgotten call would quietly keep a hidden official on the public map; bulk
+writes that bypass the ORM (demo data, gazetteer loading) call `bump()` themselves.
+
+This module knows no feature: each table the figures read says how its writes move them,
+with `affects_figures(...)` in its `__table_args__` (a `FigureEffects` in the table's
+`info`), and a table that says nothing moves nothing.
 
 - The *revision* (row 1) moves with every such write.
 - The *hiding revision* (row 2) moves only with writes that may take something away from
-  what the figures show or name: a commitment made counted or private or moved elsewhere,
-  a renamed official, a deletion, a catalog edit. Progress reports, new commitments and new
-  timeline entries only add or move counts, and staff's follow-up rows and help requests
-  feed only staff's queue; cached values may lag those by AGGREGATE_MAX_LAG_SECONDS, but
-  never a write that hides something.
+  what the figures show or name: a commitment made counted or private, withdrawn or moved
+  elsewhere, a renamed or verified official, a deletion, a catalog edit. Progress reports,
+  new commitments and new timeline entries only add or move counts, and staff's follow-up
+  rows and help requests feed only staff's queue; cached values may lag those by
+  AGGREGATE_MAX_LAG_SECONDS, but never a write that hides something.
 
 The revision a request's own writes reached is kept in its session (`SESSION_KEY`), so the
 person who made a change sees it at once however the cache lags for everyone else. So are
@@ -24,16 +28,17 @@ queue applies them to a page that may lag instead of deciding the whole queue ag
 from __future__ import annotations
 
 import time
-from typing import NamedTuple
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from flask import session as flask_session
 from sqlalchemy import Integer, event, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from campaign.cache import max_lag
 from campaign.extensions import db
 
 ROW_ID = 1
@@ -125,69 +130,81 @@ def seen_revision() -> int:
     return int(flask_session.get(SESSION_KEY, 0))
 
 
-def _tracked() -> tuple[type, ...]:
-    from campaign.accounts.models import User
-    from campaign.catalog.models import Policy, PolicyResource, Priority
-    from campaign.commitments.models import Commitment, TimelineEntry
-    from campaign.followup.models import FollowUp
-    from campaign.help.models import HelpRequest
-    from campaign.places.models import Jurisdiction
+INFO_KEY = "campaign_figures"
 
-    return (
-        Commitment,
-        TimelineEntry,
-        User,
-        Jurisdiction,
-        Policy,
-        Priority,
-        PolicyResource,
-        FollowUp,
-        HelpRequest,
+
+@dataclass(frozen=True)
+class FigureEffects:
+    """How writes to one table move the cached figures. Anything not listed as harmless
+    is taken to hide something, so a column added later errs on the side of freshness."""
+
+    new_rows: Literal["add", "hide"] = "hide"
+    # Read by staff's views only (the follow-up queue): any write to it may lag.
+    staff_only: bool = False
+    # Columns no figure reads: changing only these (as every sign-in does) keeps them.
+    unread: frozenset[str] = frozenset()
+    # Columns whose change only moves counts (between stages, along the timeline)...
+    moving: frozenset[str] = frozenset()
+    # ...unless set to one of these values, which takes something away (a withdrawal).
+    hiding_values: Mapping[str, frozenset] = field(default_factory=dict)
+    # The attribute holding the commitment a row belongs to, for its author's queue; "id"
+    # for the commitment itself, whose creation or deletion no list of ids can describe.
+    commitment_attribute: str | None = None
+
+
+def affects_figures(
+    *,
+    new_rows: Literal["add", "hide"] = "hide",
+    staff_only: bool = False,
+    unread: Collection[str] = (),
+    moving: Collection[str] = (),
+    hiding_values: Mapping[str, Collection] | None = None,
+    commitment_attribute: str | None = None,
+) -> dict:
+    """Table options (for `__table_args__`) saying how writes to the table move the figures."""
+    effects = FigureEffects(
+        new_rows=new_rows,
+        staff_only=staff_only,
+        unread=frozenset(unread),
+        moving=frozenset(moving),
+        hiding_values={column: frozenset(v) for column, v in (hiding_values or {}).items()},
+        commitment_attribute=commitment_attribute,
     )
+    return {"info": {INFO_KEY: effects}}
 
 
-# Columns no aggregate reads: changing only these (as every sign-in does) keeps the figures.
-# Not `verified_at`: verifying an official names and counts their commitments, and is seen
-# at once (any other change to a user is taken as one that may hide something).
-_UNREAD_COLUMNS = {
-    "user": frozenset({"last_login_at", "password_hash", "session_token", "email_confirmed_at"})
-}
-# New rows of these kinds only add to the figures.
-_ADDING_KINDS = frozenset({"commitment", "timeline_entry", "user", "jurisdiction"})
-# Staff's own bookkeeping, read only by staff views (the follow-up queue): any new row or
-# change may lag, since staff see every commitment anyway.
-_STAFF_KINDS = frozenset({"follow_up", "help_request"})
-# Changes to these columns only move counts between stages (and the timeline's checks).
-_MOVING_COLUMNS = {
-    "commitment": frozenset(
-        {"stage", "furthest_stage", "stage_changed_on", "target_date", "note", "version"}
-        | {"updated_at", "timeline"}
-    ),
-    "timeline_entry": frozenset({"verified_by", "verified_by_id", "verified_at"}),
-}
+def _effects_of(obj) -> FigureEffects | None:
+    table = getattr(type(obj), "__table__", None)
+    return None if table is None else table.info.get(INFO_KEY)
 
 
-def _effect(obj, session: Session) -> str | None:
+def _effect(obj, effects: FigureEffects, session: Session) -> str | None:
     """'hides', 'adds' or None (no figure changes) for one pending object."""
-    kind = getattr(obj, "__tablename__", "")
     if obj in session.deleted:
-        return "hides"
+        return "adds" if effects.staff_only else "hides"
     if obj in session.new:
-        return "adds" if kind in _ADDING_KINDS | _STAFF_KINDS else "hides"
-    changed = {attr.key for attr in inspect(obj).attrs if attr.history.has_changes()}
-    changed -= _UNREAD_COLUMNS.get(kind, frozenset())
+        return "adds" if effects.staff_only or effects.new_rows == "add" else "hides"
+    changes = {attr.key: attr.history for attr in inspect(obj).attrs if attr.history.has_changes()}
+    changed = set(changes) - effects.unread
     if not changed:
         return None
-    if kind in _STAFF_KINDS or changed <= _MOVING_COLUMNS.get(kind, frozenset()):
+    if effects.staff_only:
         return "adds"
-    return "hides"
+    if not changed <= effects.moving:
+        return "hides"
+    for column, values in effects.hiding_values.items():
+        if column in changes and any(value in values for value in changes[column].added):
+            return "hides"
+    return "adds"
 
 
-@event.listens_for(Session, "before_flush")
 def _note_write(session: Session, flush_context, instances) -> None:
-    tracked = _tracked()
-    changed = (*session.new, *session.dirty, *session.deleted)
-    effects = {_effect(obj, session) for obj in changed if isinstance(obj, tracked)}
+    changed = [
+        (obj, effects)
+        for obj in (*session.new, *session.dirty, *session.deleted)
+        if (effects := _effects_of(obj)) is not None
+    ]
+    effects = {_effect(obj, obj_effects, session) for obj, obj_effects in changed}
     if effects - {None}:
         _note_changed_commitments(session, changed)
     if "hides" in effects:
@@ -196,7 +213,6 @@ def _note_write(session: Session, flush_context, instances) -> None:
         session.info[_PENDING] = "adds"
 
 
-@event.listens_for(Session, "before_commit")
 def _bump_before_commit(session: Session) -> None:
     """Raise the counters as the transaction's last statement.
 
@@ -216,20 +232,19 @@ def _note_changed_commitments(session: Session, changed) -> None:
     ids = session.info.setdefault(_CHANGED, set())
     if ids is None:
         return
-    for obj in changed:
-        kind = getattr(obj, "__tablename__", "")
-        if kind == "commitment":
-            if obj in session.new or obj in session.deleted:
-                session.info[_CHANGED] = None
-                return
-            ids.add(obj.id)
-        elif kind in ("follow_up", "help_request") and obj.commitment_id is not None:
-            ids.add(obj.commitment_id)
+    for obj, effects in changed:
+        attribute = effects.commitment_attribute
+        if attribute is None:
+            continue
+        if attribute == "id" and (obj in session.new or obj in session.deleted):
+            session.info[_CHANGED] = None
+            return
+        if (commitment_id := getattr(obj, attribute)) is not None:
+            ids.add(commitment_id)
     if len(ids) > MAX_OWN_CHANGES:
         session.info[_CHANGED] = None
 
 
-@event.listens_for(Session, "after_commit")
 def _remember_own_write(session: Session) -> None:
     """Not for a visitor nobody is signed in as: their write (a sign-up) shows them no
     figure, and a cookie it set would tell a new address from a known one."""
@@ -278,11 +293,28 @@ def own_changed_commitments() -> frozenset[int] | None:
 def _own_changes_window() -> float:
     """How long one's own changes are remembered: a cached page may be as old as the
     figures' lag plus its computation (a minute's margin, and the lag again)."""
-    return 2 * max_lag() + 60
+    return 2 * float(current_app.config.get("AGGREGATE_MAX_LAG_SECONDS", 0)) + 60
 
 
-@event.listens_for(Session, "after_rollback")
 def _forget_rolled_back_write(session: Session) -> None:
     session.info.pop("campaign_revision", None)
     session.info.pop(_CHANGED, None)
     session.info.pop(_PENDING, None)
+
+
+_HOOKS = (
+    ("before_flush", _note_write),
+    ("before_commit", _bump_before_commit),
+    ("after_commit", _remember_own_write),
+    ("after_rollback", _forget_rolled_back_write),
+)
+
+
+def track_writes() -> None:
+    """Install the hooks that raise the counters on every ORM session (once per process,
+    however many apps are built): note each flush's effect, raise the counters as the
+    commit's last statement, remember the author's revision in their session cookie, and
+    forget all of it on rollback."""
+    for name, hook in _HOOKS:
+        if not event.contains(Session, name, hook):
+            event.listen(Session, name, hook)

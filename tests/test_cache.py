@@ -128,6 +128,34 @@ def test_a_commitment_made_private_leaves_the_map_at_once_whatever_the_lag(
     assert stage_on_map(client) is None
 
 
+def test_a_withdrawal_leaves_the_map_and_the_home_page_at_once_whatever_the_lag(
+    app, client, lag, make, town_commitment
+):
+    """Progress may lag, but a withdrawn commitment is one the official asked to take back."""
+    lag(600)
+    assert stage_on_map(client) == "Pledged"
+    official = signed_in(app, "ana@example.org")
+    withdrawn = official.post(
+        f"/commitments/{town_commitment.id}/progress",
+        data={"stage": "withdrawn", "occurred_on": today().isoformat(), "version": "1"},
+    )
+    assert withdrawn.status_code == 302
+    assert db.session.get(type(town_commitment), town_commitment.id).stage == Stage.WITHDRAWN
+    assert stage_on_map(client) is None  # a visitor who never wrote anything
+    assert "First" not in client.get("/map/").get_data(as_text=True)
+
+
+def test_verifying_an_official_names_them_at_once_whatever_the_lag(app, client, lag, make, catalog):
+    town = make.jurisdiction("First", "MN", key="first", latitude=45.0, longitude=-93.0)
+    official = make.user(name="Una Verified", jurisdiction=town, unverified=True)
+    make.commitment(official, catalog[0])
+    lag(600)
+    assert stage_on_map(client) is None
+    official.verified_at = official.created_at
+    db.session.commit()
+    assert stage_on_map(client) == "Pledged"
+
+
 def test_lagging_figures_are_refreshed_in_the_background_and_never_older_than_the_lag(
     client, lag, town_commitment, count_queries, monkeypatch
 ):

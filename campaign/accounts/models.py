@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.accounts.roles import Role
 from campaign.extensions import db, db_enum
+from campaign.revision import affects_figures
 from campaign.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -38,6 +39,11 @@ class AccountOrigin(enum.StrEnum):
 
 class User(UserMixin, db.Model):
     __tablename__ = "user"
+    # A new account adds; signing in, a new password or a confirmed address changes no
+    # figure. Any other change (a name, a verification) may take a name away: at once.
+    __table_args__ = affects_figures(
+        new_rows="add", unread={"last_login_at", "password_hash", "email_confirmed_at"}
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254))

@@ -6,10 +6,12 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.extensions import db
+from campaign.revision import affects_figures
 
 
 class Priority(db.Model):
     __tablename__ = "priority"
+    __table_args__ = affects_figures()  # catalog edits rename or remove what pages show
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
@@ -24,6 +26,7 @@ class Priority(db.Model):
 
 class Policy(db.Model):
     __tablename__ = "policy"
+    __table_args__ = affects_figures()  # catalog edits rename or remove what pages show
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
@@ -45,6 +48,7 @@ class PolicyResource(db.Model):
     """A link that helps an official act: model ordinance, implementation or messaging guide."""
 
     __tablename__ = "policy_resource"
+    __table_args__ = affects_figures()  # catalog edits rename or remove what pages show
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     policy_id: Mapped[int] = mapped_column(ForeignKey("policy.id", ondelete="CASCADE"), index=True)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from campaign.commitments.stages import Stage
 from campaign.extensions import db, db_enum
+from campaign.revision import affects_figures
 from campaign.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -82,6 +83,15 @@ class Commitment(db.Model):
             "official_id",
             "pledged_on",
         ),
+        # Progress moves counts between stages and may lag; a withdrawal takes one away, and
+        # a change of visibility, official, policy or place may unname one: both at once.
+        affects_figures(
+            new_rows="add",
+            moving={"stage", "furthest_stage", "stage_changed_on", "target_date", "note"}
+            | {"version", "updated_at", "timeline"},
+            hiding_values={"stage": {Stage.WITHDRAWN}},
+            commitment_attribute="id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -120,6 +130,10 @@ class TimelineEntry(db.Model):
     """A dated event in a commitment's life. Entries are only ever added."""
 
     __tablename__ = "timeline_entry"
+    # Entries only add; staff checking one's evidence moves nothing anyone else counts.
+    __table_args__ = affects_figures(
+        new_rows="add", moving={"verified_by", "verified_by_id", "verified_at"}
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     commitment_id: Mapped[int] = mapped_column(

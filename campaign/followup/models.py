@@ -10,6 +10,7 @@ from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.extensions import db, db_enum
+from campaign.revision import affects_figures
 from campaign.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ class FollowUp(db.Model):
     """
 
     __tablename__ = "follow_up"
+    __table_args__ = affects_figures(staff_only=True, commitment_attribute="commitment_id")
 
     commitment_id: Mapped[int] = mapped_column(
         ForeignKey("commitment.id", ondelete="CASCADE"), primary_key=True

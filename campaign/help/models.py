@@ -10,6 +10,7 @@ from sqlalchemy import DateTime, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.extensions import db, db_enum
+from campaign.revision import affects_figures
 from campaign.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ class HelpStatus(enum.StrEnum):
 
 class HelpRequest(db.Model):
     __tablename__ = "help_request"
+    __table_args__ = affects_figures(staff_only=True, commitment_attribute="commitment_id")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     commitment_id: Mapped[int] = mapped_column(

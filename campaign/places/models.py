@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, an
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.extensions import db, db_enum
+from campaign.revision import affects_figures
 from campaign.timeutil import utcnow
 
 
@@ -35,6 +36,7 @@ ENTERED_KEY_PREFIX = "u"  # keys of bodies entered by an official
 
 class Jurisdiction(db.Model):
     __tablename__ = "jurisdiction"
+    __table_args__ = affects_figures(new_rows="add")  # a new place adds; an edit may hide
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Natural key: state FIPS ("27"), county FIPS ("27123"), GeoNames id for places
