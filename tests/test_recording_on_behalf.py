@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from campaign.accounts.roles import Role
+from campaign.audit.models import AuditEntry
 from campaign.commitments.models import Commitment, TimelineEntry, Visibility
 from campaign.commitments.stages import Stage
 from campaign.extensions import db
@@ -233,3 +234,33 @@ def test_only_staff_record_by_phone(client, auth, make, catalog, bay):
     response = client.post(f"/directory/{bo.id}/by-phone", data={"policy": "x"})
     assert response.status_code in (403, 404)
     assert commitments() == 0
+
+
+@pytest.mark.parametrize("way_in", ["sheet", "email", "phone"])
+def test_staff_recording_for_an_official_who_signed_up_alone_verifies_them(
+    client, auth, make, catalog, bay, tmp_path, way_in
+):
+    """Staff who take an official's news by sheet, email or phone vouch for them by that act:
+    what they committed to counts from then on, and the audit trail says who vouched."""
+    staff = make.user(Role.STAFF)
+    bo = make.user(email="bo@bay.example", name="Bo Lee", jurisdiction=bay, unverified=True)
+    alpr = next(p for p in catalog if p.slug == "cancel-alpr-contracts")
+    if way_in == "sheet":
+        apply_plan(new_batch(csv_bytes([row()], HEADERS), staff), staff)
+        db.session.commit()
+    elif way_in == "email":
+        accept_thread(an_email(tmp_path, staff), acceptance(bay, alpr), staff)
+        db.session.commit()
+    else:
+        auth.login(staff.email)
+        form = {"policy": alpr.slug, "stage": "pledged", "occurred_on": "2025-03-10",
+                "visibility": "counted", "note": ""}  # fmt: skip
+        assert client.post(f"/directory/{bo.id}/by-phone", data=form).status_code == 302
+    db.session.refresh(bo)
+    assert bo.is_verified and bo.verified_by_id == staff.id
+    verified = db.session.scalar(
+        select(AuditEntry).where(
+            AuditEntry.action == "user.verified", AuditEntry.subject_id == bo.id
+        )
+    )
+    assert verified is not None and verified.actor_id == staff.id

@@ -94,6 +94,21 @@ def official_for(
         raise AccountError(problem[:1].upper() + problem[1:] + ".", field="email")
     if user.jurisdiction is None:
         user.jurisdiction = jurisdiction
+    if not user.is_verified and actor is not None:
+        # Staff recording for someone who signed up alone vouch for them, as on the
+        # verification page: what they committed to now counts and may be named.
+        user.verified_at = utcnow()
+        user.verified_by = actor
+        entry = (
+            "user.verified",
+            user,
+            f"{user.name} verified by staff recording for them ({origin.label.lower()})",
+            {"verified": [False, True]},
+        )
+        if audits is not None:
+            audits.append(entry)
+        else:
+            record(actor, *entry)
     return user
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -128,6 +129,14 @@ class Visit:
     def check_accessibility(self) -> None:
         # Evaluated through the DevTools protocol, which the page's CSP does not govern, so
         # axe-core runs without the policy being relaxed for the page itself.
+        # Colours are judged once transitions end: a popup fading in is half transparent,
+        # and its text then fails the contrast check by the luck of timing.
+        # (Polled through evaluate: wait_for_function would need the page to allow eval.)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and self.page.evaluate(
+            "document.getAnimations().some(a => a.playState === 'running')"
+        ):
+            time.sleep(0.05)
         self.page.evaluate(axe_source())
         result = self.page.evaluate(
             "async () => { const r = await axe.run(document); return r.violations; }"
