@@ -120,9 +120,11 @@ def register_blueprints(app: Flask) -> None:
     from campaign.imports.views import bp as imports_bp
     from campaign.layers.views import bp as layers_bp
     from campaign.map.views import bp as map_bp
+    from campaign.pages.views import bp as pages_bp
     from campaign.places.views import bp as places_bp
 
     for blueprint in (
+        pages_bp,
         catalog_bp,
         accounts_bp,
         password_bp,

@@ -118,8 +118,8 @@ CONTACT = {"kind": "call", "contacted_on": "{today}", "note": "Called back"}
 
 MATRIX: dict[tuple[str, str], Route] = {
     # Public pages and data: the same for everyone; visibility rules decide their content.
-    ("catalog.home", "GET"): Route("/", everyone()),
-    ("catalog.policy", "GET"): Route("/policies/{policy}", everyone()),
+    ("pages.home", "GET"): Route("/", everyone()),
+    ("pages.policy", "GET"): Route("/policies/{policy}", everyone()),
     ("map.page", "GET"): Route("/map/", everyone()),
     ("map.data", "GET"): Route("/map/data.json", everyone()),
     ("map.detail", "GET"): Route("/map/jurisdictions/{place_key}.json", everyone()),

@@ -77,7 +77,7 @@ def reset(token: str):
                 flash("Your new password is set. Enter your code to sign in.", "success")
                 return redirect(url_for("second_factor.verify"))
             flash("Your new password is set, and you are signed in.", "success")
-            return redirect(url_for("catalog.home"))
+            return redirect(url_for("pages.home"))
     status = 422 if request.method == "POST" else 200
     return _private(render_template("password/reset.html", form=form, problem=None), status)
 

@@ -41,7 +41,7 @@ def signup():
     """Not signed in afterwards: a new and a known address get the same answer, the same
     cookies and (mail after the response) the same time; the email says which it was."""
     if current_user.is_authenticated:
-        return redirect(url_for("catalog.home"))
+        return redirect(url_for("pages.home"))
     form = SignupForm()
     if form.validate_on_submit():
         jurisdiction = _signup_jurisdiction(form)
@@ -126,7 +126,7 @@ def after_login_url(next_url: str | None) -> str:
         return next_url
     if can_make_commitments(current_user):
         return url_for("commitments.mine")
-    return url_for("catalog.home")
+    return url_for("pages.home")
 
 
 @bp.route("/logout", methods=["POST"])
@@ -135,7 +135,7 @@ def logout():
         sign_out(current_user)
         db.session.commit()
         flash("You are signed out.", "info")
-    return redirect(url_for("catalog.home"))
+    return redirect(url_for("pages.home"))
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -198,7 +198,7 @@ def revoke_session_view(session_id: int):
     db.session.commit()
     if this_device:
         flash("You are signed out.", "info")
-        return redirect(url_for("catalog.home"))
+        return redirect(url_for("pages.home"))
     flash(f"Signed out {browser}.", "success")
     return redirect(url_for("accounts.profile"))
 

@@ -1,4 +1,4 @@
-"""Public pages: the campaign home and one page per policy."""
+"""Staff edit the catalog: a policy's summary, its links and whether it suits hostile states."""
 
 from __future__ import annotations
 
@@ -7,39 +7,11 @@ from flask_login import current_user
 
 from campaign.accounts.roles import is_staff
 from campaign.catalog.forms import PolicyForm
-from campaign.catalog.operations import (
-    get_policy_by_slug,
-    priorities_with_policies,
-    update_policy,
-)
-from campaign.commitments.operations import jurisdictions_committed_per_policy, policy_adoption
+from campaign.catalog.operations import get_policy_by_slug, update_policy
 from campaign.extensions import db
-from campaign.layers.targets import layers_for_policy, targets_for
 from campaign.security import role_required
 
 bp = Blueprint("catalog", __name__)
-
-
-@bp.route("/")
-def home():
-    return render_template(
-        "catalog/home.html",
-        priorities=priorities_with_policies(),
-        committed=jurisdictions_committed_per_policy(current_user),
-    )
-
-
-@bp.route("/policies/<slug:slug>")
-def policy(slug: str):
-    found = get_policy_by_slug(slug)
-    if found is None:
-        abort(404)
-    return render_template(
-        "catalog/policy.html",
-        policy=found,
-        adoption=policy_adoption(found, current_user),
-        layer_targets=targets_for(layers_for_policy(found), current_user, request.args.get("sort")),
-    )
 
 
 @bp.route("/policies/<slug:slug>/edit", methods=["GET", "POST"])
@@ -71,6 +43,6 @@ def edit_policy(slug: str):
         )
         db.session.commit()
         flash(f"Saved “{found.short_title}”.", "success")
-        return redirect(url_for(".policy", slug=found.slug))
+        return redirect(url_for("pages.policy", slug=found.slug))
     status = 422 if request.method == "POST" else 200
     return render_template("catalog/edit.html", policy=found, form=form), status

@@ -486,3 +486,39 @@ def recent_changes(flt: AdoptionFilter, scope: str, limit: int = 10) -> list[Rec
         )
         for when, stage, title, name, state, kind, official_name in db.session.execute(stmt)
     ]
+
+
+class NamedCommitment(NamedTuple):
+    jurisdiction_name: str
+    state: str
+    jurisdiction_kind: str
+    policy: str
+    stage: Stage
+    since: date
+    official: str
+    office: str | None
+
+
+def named_commitments_in(key: str, flt: AdoptionFilter, scope: str) -> list[NamedCommitment]:
+    """One jurisdiction's commitments this scope may name, by policy then official (the
+    map's popup): visibility decides, never the viewer's role."""
+    official = aliased(User)
+    rows = db.session.execute(
+        select(
+            Jurisdiction.name,
+            Jurisdiction.state,
+            Jurisdiction.kind,
+            Policy.short_title,
+            Commitment.stage,
+            Commitment.stage_changed_on,
+            official.name,
+            official.office_title,
+        )
+        .select_from(Commitment)
+        .join(Jurisdiction, Commitment.jurisdiction_id == Jurisdiction.id)
+        .join(Policy, Commitment.policy_id == Policy.id)
+        .join(official, official.id == Commitment.official_id)
+        .where(Jurisdiction.key == key, scope_named(scope), *flt.conditions())
+        .order_by(Policy.priority_id, Policy.position, official.name)
+    ).all()
+    return [NamedCommitment(*row) for row in rows]

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import aliased
-
-from campaign.accounts.models import User
-from campaign.catalog.models import Policy
 from campaign.commitments.aggregates import (
     LIVE_STAGES,
     JurisdictionFigures,
     JurisdictionSummary,
+    named_commitments_in,
 )
 from campaign.commitments.filters import AdoptionFilter
-from campaign.commitments.models import Commitment
-from campaign.commitments.visibility import scope_named
-from campaign.extensions import db
 from campaign.places.matching import STATE_FIPS
-from campaign.places.models import Jurisdiction, JurisdictionKind
+from campaign.places.models import JurisdictionKind
 
 MARKER_KIND_VALUES = frozenset(
     kind.value
@@ -64,40 +57,24 @@ def map_payload(figures: JurisdictionFigures) -> dict:
 
 def jurisdiction_detail(key: str, flt: AdoptionFilter, scope: str) -> dict | None:
     """A popup's content: the jurisdiction's named commitments by policy and stage."""
-    official = aliased(User)
-    rows = db.session.execute(
-        select(
-            Jurisdiction.name,
-            Jurisdiction.state,
-            Jurisdiction.kind,
-            Policy.short_title,
-            Commitment.stage,
-            Commitment.stage_changed_on,
-            official.name,
-            official.office_title,
-        )
-        .select_from(Commitment)
-        .join(Jurisdiction, Commitment.jurisdiction_id == Jurisdiction.id)
-        .join(Policy, Commitment.policy_id == Policy.id)
-        .join(official, official.id == Commitment.official_id)
-        .where(Jurisdiction.key == key, scope_named(scope), *flt.conditions())
-        .order_by(Policy.priority_id, Policy.position, official.name)
-    ).all()
+    rows = named_commitments_in(key, flt, scope)
     if not rows:
         return None
-    name, state, kind = rows[0][:3]
+    first = rows[0]
     return {
-        "label": name if kind == JurisdictionKind.STATE else f"{name}, {state}",
-        "kind": JurisdictionKind(kind).label,
+        "label": first.jurisdiction_name
+        if first.jurisdiction_kind == JurisdictionKind.STATE
+        else f"{first.jurisdiction_name}, {first.state}",
+        "kind": JurisdictionKind(first.jurisdiction_kind).label,
         "commitments": [
             {
-                "policy": policy,
-                "stage": stage.label,
-                "since": since.isoformat(),
-                "official": official_name,
-                "office": office or "",
+                "policy": row.policy,
+                "stage": row.stage.label,
+                "since": row.since.isoformat(),
+                "official": row.official,
+                "office": row.office or "",
             }
-            for _n, _s, _k, policy, stage, since, official_name, office in rows
+            for row in rows
         ],
     }
 

@@ -1,0 +1,1 @@
+"""The public pages: the campaign's home and one page per policy, with its adoption."""
