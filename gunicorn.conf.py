@@ -8,7 +8,7 @@ Sized for the project's standard machine, 2 cores: one worker process with 8 thr
   860-900 ms under `make loadtest`; with 8, 430-550 ms over three runs at the same
   throughput. On PostgreSQL 8 and 16 threads measured alike (docs/performance.md).
 - One process rather than several because each process keeps its own cache of the map and
-  dashboard figures (campaign/cache.py) and recomputes them after writes: two workers
+  dashboard figures (campaign/figures/cache.py) and recomputes them after writes: two workers
   with 8 threads used a quarter more CPU per request and left none of the 2 cores free.
 gunicorn restarts the worker if it dies. WEB_CONCURRENCY and GUNICORN_THREADS override the
 counts (WEB_CONCURRENCY=2 for the other choice); any setting can also be given on the
@@ -58,10 +58,10 @@ def post_worker_init(worker) -> None:
 
 
 def start_sqlite_checkpoints(app) -> None:
-    """On SQLite, fold the write-ahead log back in the background (campaign/checkpoint.py)."""
+    """On SQLite, fold the write-ahead log back in the background (database/checkpoint.py)."""
     from sqlalchemy.engine import make_url
 
-    from campaign import checkpoint
+    from campaign.database import checkpoint
 
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() == "sqlite" and url.database:

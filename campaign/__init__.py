@@ -86,11 +86,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
 
-    from campaign import (
-        cache,
-        models,  # noqa: F401  (every model registered before first use)
-        revision,
-    )
+    from campaign import models  # noqa: F401  (every model registered before first use)
+    from campaign.figures import cache, revision
 
     # Every write to a table the figures read raises the data's counters (revision.py);
     # cached figures are keyed by them and by the reader's own latest write (cache.py).
@@ -114,7 +111,6 @@ def register_blueprints(app: Flask) -> None:
     from campaign.dashboard.views import bp as dashboard_bp
     from campaign.directory.views import bp as directory_bp
     from campaign.followup.views import bp as followup_bp
-    from campaign.health import bp as health_bp
     from campaign.help.views import bp as help_bp
     from campaign.imports.triage_views import bp as triage_bp
     from campaign.imports.views import bp as imports_bp
@@ -122,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
     from campaign.map.views import bp as map_bp
     from campaign.pages.views import bp as pages_bp
     from campaign.places.views import bp as places_bp
+    from campaign.web.health import bp as health_bp
 
     for blueprint in (
         pages_bp,
@@ -149,7 +146,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_throttles(app: Flask) -> None:
     """Limits on sign-in, sign-up and reset; wraps views, so it runs after the blueprints."""
-    from campaign import throttle
+    from campaign.web import throttle
 
     throttle.init_app(app)
 
@@ -162,19 +159,19 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_static_files(app: Flask) -> None:
     """Precompressed static files with their cache rules; before the headers' ProxyFix."""
-    from campaign import static_files
+    from campaign.web import static_files
 
     static_files.register(app)
 
 
 def register_security_headers(app: Flask) -> None:
-    from campaign import headers
+    from campaign.web import headers
 
     headers.register(app)
 
 
 def register_template_helpers(app: Flask) -> None:
-    from campaign import templating
+    from campaign.web import templating
 
     templating.register(app)
 

@@ -142,7 +142,7 @@ def rate_limits_command() -> None:
     """Say where rate-limit counts live and the limits in force."""
     from flask import current_app
 
-    from campaign.throttle import THROTTLES, storage_status
+    from campaign.web.throttle import THROTTLES, storage_status
 
     status = storage_status(current_app)
     if not status["enabled"]:
@@ -168,7 +168,7 @@ def rate_limits_command() -> None:
 @click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 def backup_command(path: Path) -> None:
     """Write a consistent snapshot of the database to PATH while the app keeps serving."""
-    from campaign.backup import BackupError, backup_database, describe
+    from campaign.database.backup import BackupError, backup_database, describe
 
     try:
         backup_database(db.engine, path)
@@ -184,7 +184,7 @@ def backup_command(path: Path) -> None:
 @click.option("--yes", is_flag=True, help="Confirm that the database's data is to be replaced.")
 def restore_command(path: Path, yes: bool) -> None:
     """Replace all data in the database with the snapshot in PATH (made by `backup`)."""
-    from campaign.backup import BackupError, describe, restore_database
+    from campaign.database.backup import BackupError, describe, restore_database
 
     target = describe(db.engine.url)
     if not yes:

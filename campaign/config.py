@@ -97,7 +97,7 @@ class Config:
     # How long a link confirming a new account's email address works, in seconds.
     EMAIL_CONFIRMATION_MAX_AGE = int(os.environ.get("EMAIL_CONFIRMATION_MAX_AGE", str(3 * 86400)))
     # Map and dashboard figures may show progress reports and new commitments this many
-    # seconds late (never a write that hides something); see campaign/cache.py.
+    # seconds late (never a write that hides something); see campaign/figures/cache.py.
     AGGREGATE_MAX_LAG_SECONDS = float(os.environ.get("AGGREGATE_MAX_LAG_SECONDS", "30"))
     # How long a password reset link works, in seconds.
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600"))
@@ -110,7 +110,7 @@ class Config:
     # How long after the right password the code may be entered.
     SECOND_FACTOR_PENDING_SECONDS = int(os.environ.get("SECOND_FACTOR_PENDING_SECONDS", "300"))
 
-    # Throttling of sign-in, sign-up and password reset (campaign/throttle.py). Counts live in
+    # Throttling of sign-in, sign-up and password reset (campaign/web/throttle.py). Counts live in
     # Redis when RATELIMIT_STORAGE_URI (or REDIS_URL) is set, so every worker shares them;
     # otherwise in each process's memory, with a warning at start-up. Limits are written like
     # "10 per 15 minutes" ("; " joins several); an empty value switches that one off.

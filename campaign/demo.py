@@ -15,13 +15,13 @@ from datetime import date, timedelta
 
 from sqlalchemy import exists, insert, select, update
 
-from campaign import revision
 from campaign.accounts.models import AccountOrigin, User
 from campaign.accounts.roles import Role
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Commitment, TimelineEntry, Visibility
 from campaign.commitments.stages import MAIN_LINE, Stage
 from campaign.extensions import db
+from campaign.figures import revision
 from campaign.places.models import Jurisdiction, JurisdictionKind
 from campaign.security import hash_password
 from campaign.timeutil import today, utcnow

@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase
 
-from campaign import checkpoint
-from campaign.writequeue import QueuedConnection
+from campaign.database import checkpoint
+from campaign.database.writequeue import QueuedConnection
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -48,7 +48,7 @@ INTERACTIVE_COMMANDS = frozenset({"run", "shell"})
 
 @event.listens_for(Engine, "do_connect")
 def _queue_sqlite_writers(dialect, connection_record, cargs, cparams) -> None:
-    """Writers of one process take turns for SQLite's write lock (campaign/writequeue.py)."""
+    """Writers of one process take turns for SQLite's write lock (database/writequeue.py)."""
     if dialect.name == "sqlite" and dialect.driver == "pysqlite":
         cparams.setdefault("factory", QueuedConnection)
 
@@ -66,7 +66,7 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         if getattr(dbapi_connection, "database", None) in checkpoint.running:
-            # A background thread checkpoints (campaign/checkpoint.py).
+            # A background thread checkpoints (campaign/database/checkpoint.py).
             cursor.execute(f"PRAGMA wal_autocheckpoint={checkpoint.BACKSTOP_PAGES}")
         # Aggregates scan the commitment table; a 64 MiB page cache keeps it in memory.
         cursor.execute("PRAGMA cache_size=-65536")

@@ -4,6 +4,7 @@ from campaign.accounts.models import RecoveryCode, SecondFactor, User, UserSessi
 from campaign.audit.models import AuditEntry
 from campaign.catalog.models import Policy, PolicyResource, Priority
 from campaign.commitments.models import Commitment, TimelineEntry
+from campaign.figures.revision import DataRevision
 from campaign.followup.models import ContactLogEntry, FollowUp, SentReminder
 from campaign.help.models import HelpMessage, HelpRequest
 from campaign.imports.models import ImportBatch, MailMessage, SavedMapping
@@ -15,7 +16,6 @@ from campaign.layers.models import (
     ReferenceLayer,
 )
 from campaign.places.models import Jurisdiction
-from campaign.revision import DataRevision
 
 __all__ = [
     "AuditEntry",

@@ -24,9 +24,10 @@ from sqlalchemy import event, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from campaign import cache, create_app
+from campaign import create_app
 from campaign.config import database_url
 from campaign.extensions import db
+from campaign.figures import cache
 
 PAGES = [
     ("floor: /healthz", "/healthz"),

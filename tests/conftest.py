@@ -21,9 +21,10 @@ from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
-from campaign import cache, create_app
+from campaign import create_app
 from campaign.config import database_url
 from campaign.extensions import db
+from campaign.figures import cache
 from tests.factories import Factories
 from tests.mailbox import SMTPServer
 

@@ -100,7 +100,7 @@ def test_a_basemap_appears_only_when_configured(app, client, catalog):
     assert "L.tileLayer" not in client.get("/map/").get_data(as_text=True)
     app.config["MAP_TILE_URL"] = "https://tiles.example.org/{z}/{x}/{y}.png"
     try:
-        from campaign import cache
+        from campaign.figures import cache
 
         cache.clear()
         html = client.get("/map/").get_data(as_text=True)

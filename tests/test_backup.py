@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from campaign.accounts.models import User
 from campaign.accounts.roles import Role
 from campaign.audit.models import AuditEntry
-from campaign.backup import restore_database
 from campaign.commitments.models import Commitment, TimelineEntry, Visibility
 from campaign.commitments.operations import Pledge, make_commitments, record_progress
 from campaign.commitments.stages import Stage
+from campaign.database.backup import restore_database
 from campaign.extensions import db
 from campaign.followup.models import ContactKind
 from campaign.followup.operations import assign, log_contact
@@ -105,7 +105,7 @@ def change_everything(data, make, catalog) -> None:
 def test_restore_brings_back_exactly_what_the_backup_held(
     runner, campaign_data, make, catalog, tmp_path
 ):
-    snapshot = tmp_path / "campaign.backup"
+    snapshot = tmp_path / "campaign.database.backup"
     before = everything()
     result = runner.invoke(args=["backup", str(snapshot)])
     assert result.exit_code == 0, result.output
@@ -139,7 +139,7 @@ def test_restore_brings_back_exactly_what_the_backup_held(
 def test_restore_refuses_without_yes_and_changes_nothing(
     runner, campaign_data, make, catalog, tmp_path
 ):
-    snapshot = tmp_path / "campaign.backup"
+    snapshot = tmp_path / "campaign.database.backup"
     assert runner.invoke(args=["backup", str(snapshot)]).exit_code == 0
     change_everything(campaign_data, make, catalog)
     changed = everything()
@@ -164,7 +164,7 @@ def test_backup_without_pg_dump_says_what_to_install(runner, app, tmp_path, monk
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite needs no client tool")
     monkeypatch.setenv("PATH", str(tmp_path))  # no pg_dump to be found
-    target = tmp_path / "campaign.backup"
+    target = tmp_path / "campaign.database.backup"
     result = runner.invoke(args=["backup", str(target)])
     assert result.exit_code == 1
     assert "pg_dump was not found" in result.output
@@ -185,7 +185,7 @@ def test_a_backup_taken_while_another_process_writes_holds_whole_transactions(
     )
     try:
         rounds_before = _wait_for_rounds(writer, 10)
-        snapshot = tmp_path / "campaign.backup"
+        snapshot = tmp_path / "campaign.database.backup"
         result = runner.invoke(args=["backup", str(snapshot)])
         assert result.exit_code == 0, result.output
         rounds_total = _wait_for_rounds(writer, 5)  # it went on writing afterwards

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from campaign import cache, revision
 from campaign.accounts.roles import Role
 from campaign.commitments.models import Visibility
 from campaign.commitments.stages import Stage
 from campaign.extensions import db
+from campaign.figures import cache, revision
 from campaign.map.encoding import decode_payload
 from campaign.timeutil import today
 

@@ -1,5 +1,5 @@
 """Under gunicorn, SQLite's write-ahead log is copied into the database file by a thread of
-the worker, so no person's submission pays for it (campaign/checkpoint.py)."""
+the worker, so no person's submission pays for it (campaign/database/checkpoint.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from campaign import checkpoint
+from campaign.database import checkpoint
 
 
 def test_the_background_thread_folds_the_log_into_the_database_file(tmp_path, monkeypatch):

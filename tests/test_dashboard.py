@@ -7,13 +7,13 @@ from datetime import date
 import pytest
 from sqlalchemy import event
 
-from campaign import cache
 from campaign.accounts.roles import Role
 from campaign.commitments.filters import AdoptionFilter
 from campaign.commitments.models import Visibility
 from campaign.commitments.stages import Stage
 from campaign.dashboard.figures import dashboard_figures
 from campaign.extensions import db
+from campaign.figures import cache
 from campaign.places.models import JurisdictionKind
 
 

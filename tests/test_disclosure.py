@@ -13,11 +13,12 @@ from datetime import date
 
 import pytest
 
-from campaign import cache, create_app
+from campaign import create_app
 from campaign.accounts.roles import Role
 from campaign.commitments.models import Visibility
 from campaign.commitments.stages import Stage
 from campaign.config import UnsafeConfigError
+from campaign.figures import cache
 from campaign.map.encoding import decode_payload
 
 K = 3

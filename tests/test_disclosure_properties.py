@@ -22,7 +22,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
-from campaign import cache
 from campaign.accounts.models import AccountOrigin, User
 from campaign.accounts.roles import Role
 from campaign.commitments.aggregates import jurisdiction_figures
@@ -34,6 +33,7 @@ from campaign.commitments.visibility import PUBLIC_SCOPE
 from campaign.dashboard.figures import dashboard_figures
 from campaign.directory.queries import directory
 from campaign.extensions import db
+from campaign.figures import cache
 from campaign.map.data import map_payload
 from campaign.places.matching import STATE_FIPS
 from campaign.timeutil import utcnow

@@ -20,7 +20,7 @@ from flask import Flask, Response, request
 from werkzeug.test import TestResponse
 
 from campaign.commitments.models import Visibility
-from campaign.exports import (
+from campaign.web.exports import (
     csv_response,
     geojson_response,
     neutralize_cell,

@@ -9,11 +9,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import event, select
 
-from campaign import cache
 from campaign.accounts.roles import Role
 from campaign.audit.models import AuditEntry
 from campaign.commitments.stages import Stage
 from campaign.extensions import db
+from campaign.figures import cache
 from campaign.followup.models import ContactKind, FollowUp
 from campaign.followup.operations import assign, log_contact
 from campaign.followup.queue import QueueFilter, Reason, follow_up_queue, with_changes

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from wtforms import SelectChoice
 
-from campaign.forms import SelectField
+from campaign.web.forms import SelectField
 
 # Text as people type it into names: quotes, angle brackets, ampersands, accents, RTL marks.
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)

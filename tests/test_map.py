@@ -8,12 +8,12 @@ import re
 
 import pytest
 
-from campaign import cache
 from campaign.accounts.roles import Role
 from campaign.commitments.aggregates import jurisdiction_figures
 from campaign.commitments.filters import AdoptionFilter
 from campaign.commitments.models import Visibility
 from campaign.commitments.stages import Stage
+from campaign.figures import cache
 from campaign.map.encoding import decode_payload
 from campaign.places.models import JurisdictionKind
 

@@ -26,7 +26,6 @@ from wtforms.validators import ValidationError
 import campaign
 from campaign.commitments.stages import MAIN_LINE, Stage, StageTransitionError, check_transition
 from campaign.commitments.stages import next_stages as allowed_next
-from campaign.exports import csv_response, neutralize_cell
 from campaign.places.matching import STATES, normalize_name, parse_state, split_state
 from campaign.validation import (
     EARLIEST_DATE,
@@ -37,6 +36,7 @@ from campaign.validation import (
     strip,
     strip_line,
 )
+from campaign.web.exports import csv_response, neutralize_cell
 
 PURE = settings(max_examples=200, deadline=None, derandomize=True, database=None)
 # Form tests run in the app (session fixture) plus the suite's per-test database fixture; no
@@ -371,7 +371,6 @@ def _forms(catalog):
     from campaign.commitments.forms import ProgressForm, VisibilityForm, commit_form_class
     from campaign.directory.forms import PhoneEntryForm
     from campaign.followup.forms import AssignForm, ContactForm, RejectOfficialForm
-    from campaign.forms import ActionForm
     from campaign.help.forms import AskForm, ReplyForm
     from campaign.imports.forms import (
         AcceptForm,
@@ -381,6 +380,7 @@ def _forms(catalog):
         mapping_form,
     )
     from campaign.layers.forms import LayerUploadForm
+    from campaign.web.forms import ActionForm
 
     def progress(formdata):
         form = ProgressForm(formdata)

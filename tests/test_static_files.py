@@ -13,7 +13,7 @@ import pytest
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
-from campaign.static_files import IMMUTABLE, StaticFiles, content_version
+from campaign.web.static_files import IMMUTABLE, StaticFiles, content_version
 from tests.test_security_headers import assert_security_headers
 
 STATIC = Path(__file__).resolve().parents[1] / "static"

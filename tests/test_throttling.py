@@ -28,7 +28,7 @@ import redis
 
 from campaign import create_app
 from campaign.extensions import db
-from campaign.throttle import client_address
+from campaign.web.throttle import client_address
 from tests.conftest import IN_CI, IsolatedClient
 from tests.factories import PASSWORD
 from tests.mailbox import free_port

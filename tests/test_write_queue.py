@@ -2,7 +2,7 @@
 
 SQLite's own busy handler polls with sleeps of up to 100 ms and no order, so under a stream
 of writes a waiting writer could be overtaken again and again; the app's threads therefore
-queue in the process first (campaign/writequeue.py). What a person would notice: a write
+queue in the process first (campaign/database/writequeue.py). What a person would notice: a write
 that waits too long is the friendly 503 that saves nothing, and a finished request, however
 it ended, never leaves the next writer waiting.
 """
@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from campaign import extensions
 from campaign.commitments.models import Commitment
+from campaign.database.writequeue import FairLock, QueuedConnection, queue_for
 from campaign.extensions import db
-from campaign.writequeue import FairLock, QueuedConnection, queue_for
 
 
 def test_the_lock_passes_to_waiters_in_the_order_they_came():

@@ -11,9 +11,9 @@ from campaign.accounts.operations import AccountError, change_role, set_active
 from campaign.accounts.roles import Role, can_manage_users
 from campaign.accounts.second_factor import SecondFactorError, reset_second_factor
 from campaign.extensions import db
-from campaign.forms import require_action_form
 from campaign.security import role_required
 from campaign.validation import page_number, strip_line
+from campaign.web.forms import require_action_form
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50

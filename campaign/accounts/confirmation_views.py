@@ -15,7 +15,7 @@ from campaign.accounts.confirmation import (
 from campaign.accounts.forms import email_field
 from campaign.accounts.reset import ResetTokenError
 from campaign.extensions import db
-from campaign.forms import ActionForm, require_action_form
+from campaign.web.forms import ActionForm, require_action_form
 
 bp = Blueprint("confirmation", __name__, url_prefix="/signup")
 

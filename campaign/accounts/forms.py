@@ -13,11 +13,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from campaign.accounts.operations import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from campaign.forms import SelectField
 from campaign.places.forms import picker_fields
 from campaign.places.matching import STATES
 from campaign.places.models import JurisdictionKind
 from campaign.validation import strip_line
+from campaign.web.forms import SelectField
 
 STATE_CHOICES = [SelectChoice("", "Choose a state")] + [
     SelectChoice(code, name) for code, name in sorted(STATES.items(), key=lambda kv: kv[1])

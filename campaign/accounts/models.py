@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.accounts.roles import Role
 from campaign.extensions import db, db_enum
-from campaign.revision import affects_figures
+from campaign.figures.revision import affects_figures
 from campaign.timeutil import utcnow
 
 if TYPE_CHECKING:

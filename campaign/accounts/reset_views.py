@@ -119,7 +119,7 @@ def _unusable_link(error: ResetTokenError, *, invitation: bool = False) -> Respo
 
 def _private(body: str, status: int) -> Response:
     """The token is in this page's URL: keep it out of caches. The app-wide Referrer-Policy
-    (same-origin, campaign/headers.py) keeps it out of other sites' logs; no-referrer would
+    (same-origin, campaign/web/headers.py) keeps it out of other sites' logs; no-referrer would
     also drop the Referer that CSRF protection requires on this page's own HTTPS form post."""
     response = make_response(body, status)
     response.headers["Cache-Control"] = "no-store"

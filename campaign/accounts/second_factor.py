@@ -37,8 +37,8 @@ from campaign.accounts.sessions import (
 )
 from campaign.audit.operations import record
 from campaign.extensions import db
-from campaign.throttle import account_key
 from campaign.timeutil import utcnow
+from campaign.web.throttle import account_key
 
 RECOVERY_CODE_COUNT = 10
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread

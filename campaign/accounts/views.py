@@ -23,12 +23,12 @@ from campaign.accounts.sessions import (
     sign_out,
 )
 from campaign.extensions import db
-from campaign.forms import ActionForm, require_action_form
 from campaign.places.forms import resolve_picker
 from campaign.places.matching import STATES
 from campaign.places.models import Jurisdiction, JurisdictionKind
 from campaign.places.operations import add_local_body
 from campaign.security import is_safe_redirect_target
+from campaign.web.forms import ActionForm, require_action_form
 
 bp = Blueprint("accounts", __name__)
 

@@ -6,7 +6,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.extensions import db
-from campaign.revision import affects_figures
+from campaign.figures.revision import affects_figures
 
 
 class Priority(db.Model):

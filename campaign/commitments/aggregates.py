@@ -209,8 +209,8 @@ def jurisdiction_figures(flt: AdoptionFilter, scope: str) -> JurisdictionFigures
 
 
 def cached_jurisdiction_figures(flt: AdoptionFilter, scope: str) -> JurisdictionFigures:
-    """The map's figures, cached (campaign/cache.py): the dashboard's states come from them."""
-    from campaign.cache import cached
+    """The map's figures, cached (figures/cache.py): the dashboard's states come from them."""
+    from campaign.figures.cache import cached
 
     return cached(("map-figures", scope, flt.cache_key), lambda: jurisdiction_figures(flt, scope))
 
@@ -404,7 +404,7 @@ def adoption_by_state(figures: JurisdictionFigures) -> list[StateAdoption]:
 
 
 def known_place_population() -> dict[str, int]:
-    from campaign.cache import cached
+    from campaign.figures.cache import cached
 
     def compute() -> dict[str, int]:
         rows = db.session.execute(

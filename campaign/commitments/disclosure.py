@@ -112,7 +112,7 @@ class Release:
 
 def release() -> Release:
     """The campaign's released blocks, computed once per data revision."""
-    from campaign.cache import cached
+    from campaign.figures.cache import cached
 
     return cached(("disclosure-release", min_jurisdictions()), _compute_release)
 

@@ -15,14 +15,14 @@ from markupsafe import Markup
 from sqlalchemy import ColumnElement, select
 from wtforms import BooleanField, SelectChoice
 
-from campaign.cache import cached
 from campaign.catalog.models import Policy, Priority
 from campaign.commitments.models import Commitment
 from campaign.commitments.stages import MAIN_LINE, Stage
 from campaign.extensions import db
-from campaign.forms import SelectField
+from campaign.figures.cache import cached
 from campaign.places.matching import STATES
 from campaign.places.models import Jurisdiction
+from campaign.web.forms import SelectField
 
 STAGE_THRESHOLDS = {
     "committed": ("Committed at all", None),

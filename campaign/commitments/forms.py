@@ -19,8 +19,8 @@ from campaign.catalog.models import Policy
 from campaign.commitments.models import Visibility
 from campaign.commitments.operations import TARGET_DATES
 from campaign.commitments.stages import Stage
-from campaign.forms import SelectField
 from campaign.validation import NOTE_MAX, DateWithin, WebLink, strip, strip_line
+from campaign.web.forms import SelectField
 
 VISIBILITY_CHOICES = [SelectChoice(v.value, v.label) for v in Visibility]
 NOTE_TOO_LONG = f"Keep the note under {NOTE_MAX:,} characters."

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from campaign.commitments.stages import Stage
 from campaign.extensions import db, db_enum
-from campaign.revision import affects_figures
+from campaign.figures.revision import affects_figures
 from campaign.timeutil import utcnow
 
 if TYPE_CHECKING:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from campaign.cache import cached
 from campaign.commitments.aggregates import (
     PolicyAdoption,
     RecentChange,
@@ -20,6 +19,7 @@ from campaign.commitments.aggregates import (
     totals,
 )
 from campaign.commitments.filters import AdoptionFilter
+from campaign.figures.cache import cached
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,15 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from campaign.accounts.roles import can_view_dashboard
-from campaign.cache import cached
 from campaign.commitments.aggregates import LIVE_STAGES
 from campaign.commitments.filters import filter_from_request, render_filter_form
 from campaign.commitments.visibility import aggregate_scope
 from campaign.dashboard.figures import dashboard_figures
-from campaign.exports import csv_response
+from campaign.figures.cache import cached
 from campaign.layers.targets import all_layers, targets_for
 from campaign.places.matching import STATES
 from campaign.security import role_required
+from campaign.web.exports import csv_response
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 

@@ -10,8 +10,8 @@ from campaign.catalog.models import Policy
 from campaign.commitments.models import Visibility
 from campaign.commitments.operations import TARGET_DATES
 from campaign.commitments.stages import Stage
-from campaign.forms import SelectField
 from campaign.validation import NOTE_MAX, DateWithin, strip
+from campaign.web.forms import SelectField
 
 
 class PhoneEntryForm(FlaskForm):

@@ -32,15 +32,15 @@ from campaign.commitments.operations import CommitmentError, Reported, Source, r
 from campaign.commitments.stages import Stage
 from campaign.directory.forms import PhoneEntryForm
 from campaign.directory.queries import directory, visible_commitments_of
-from campaign.exports import csv_response
 from campaign.extensions import db
 from campaign.followup.forms import AssignForm, ContactForm
 from campaign.followup.operations import contact_log, staff_members
-from campaign.forms import require_action_form
 from campaign.places.matching import STATES
 from campaign.security import role_required
 from campaign.timeutil import today
 from campaign.validation import strip_line
+from campaign.web.exports import csv_response
+from campaign.web.forms import require_action_form
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")
 

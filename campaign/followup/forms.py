@@ -14,8 +14,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from campaign.followup.models import ContactKind
-from campaign.forms import SelectField
 from campaign.validation import NOTE_MAX, DateWithin, strip
+from campaign.web.forms import SelectField
 
 
 class ContactForm(FlaskForm):

@@ -10,7 +10,7 @@ from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.extensions import db, db_enum
-from campaign.revision import affects_figures
+from campaign.figures.revision import affects_figures
 from campaign.timeutil import utcnow
 
 if TYPE_CHECKING:

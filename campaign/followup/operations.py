@@ -12,10 +12,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from campaign.accounts.models import User
 from campaign.accounts.roles import Role, is_staff
 from campaign.audit.operations import record
-from campaign.cache import cached
 from campaign.commitments.models import Commitment
 from campaign.commitments.stages import Stage
 from campaign.extensions import db
+from campaign.figures.cache import cached
 from campaign.followup.models import ContactKind, ContactLogEntry, FollowUp
 from campaign.timeutil import utcnow
 

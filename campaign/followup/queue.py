@@ -24,14 +24,14 @@ from flask import current_app
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
-from campaign import revision
 from campaign.accounts.models import User
 from campaign.accounts.verification import awaiting_verification
-from campaign.cache import cached, max_lag
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Commitment
 from campaign.commitments.stages import Stage
 from campaign.extensions import db
+from campaign.figures import revision
+from campaign.figures.cache import cached, max_lag
 from campaign.followup.models import FollowUp
 from campaign.help.models import HelpRequest, HelpStatus
 from campaign.layers.targets import agreements_ended_subquery, ended_since_pledge

@@ -28,7 +28,6 @@ from campaign.commitments.filters import FilterForm
 from campaign.commitments.models import Commitment, TimelineEntry
 from campaign.commitments.operations import get_commitment_or_404, timeline_of
 from campaign.commitments.stages import Stage
-from campaign.exports import csv_response
 from campaign.extensions import db
 from campaign.followup.forms import AssignForm, ContactForm, RejectOfficialForm
 from campaign.followup.models import ContactKind, FollowUp
@@ -44,13 +43,14 @@ from campaign.followup.operations import (
     verify_evidence,
 )
 from campaign.followup.queue import QueueFilter, cached_queue_page, follow_up_queue
-from campaign.forms import require_action_form
 from campaign.help.operations import requests_for_commitment
 from campaign.places.matching import STATES
 from campaign.places.models import Jurisdiction
 from campaign.security import is_safe_redirect_target, role_required
 from campaign.timeutil import today
 from campaign.validation import record_id
+from campaign.web.exports import csv_response
+from campaign.web.forms import require_action_form
 
 bp = Blueprint("followup", __name__, url_prefix="/staff")
 

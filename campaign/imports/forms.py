@@ -19,10 +19,10 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from campaign.commitments.models import Visibility
 from campaign.commitments.stages import Stage
-from campaign.forms import SelectField
 from campaign.imports.spreadsheet import FIELDS, Field
 from campaign.places.forms import picker_fields
 from campaign.validation import NOTE_MAX, DateWithin, strip, strip_line
+from campaign.web.forms import SelectField
 
 
 class SpreadsheetUploadForm(FlaskForm):

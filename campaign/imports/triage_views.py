@@ -11,7 +11,6 @@ from campaign.catalog.operations import priorities_with_policies
 from campaign.commitments.models import Visibility
 from campaign.commitments.stages import Stage
 from campaign.extensions import db
-from campaign.forms import require_action_form
 from campaign.imports.forms import AcceptForm, DismissForm
 from campaign.imports.models import MailMessage, TriageStatus
 from campaign.imports.triage import (
@@ -27,6 +26,7 @@ from campaign.imports.triage import (
 from campaign.places.forms import resolve_picker
 from campaign.security import role_required
 from campaign.validation import page_number
+from campaign.web.forms import require_action_form
 
 bp = Blueprint("triage", __name__, url_prefix="/staff/triage")
 PER_PAGE = 50

@@ -24,9 +24,7 @@ from campaign.accounts.invitations import send_invitations, unclaimed_by_ids
 from campaign.accounts.roles import is_staff
 from campaign.audit.operations import record_export
 from campaign.commitments.models import Commitment, TimelineEntry
-from campaign.exports import csv_response
 from campaign.extensions import db
-from campaign.forms import require_action_form
 from campaign.imports.forms import MailboxUploadForm, SpreadsheetUploadForm, mapping_form
 from campaign.imports.models import ImportBatch, ImportKind, ImportStatus
 from campaign.imports.sheets import (
@@ -46,6 +44,8 @@ from campaign.imports.spreadsheet import FIELDS, SpreadsheetError, guess_mapping
 from campaign.imports.triage import import_mailbox
 from campaign.security import allow_large_body, role_required
 from campaign.validation import strip_line
+from campaign.web.exports import csv_response
+from campaign.web.forms import require_action_form
 
 bp = Blueprint("imports", __name__, url_prefix="/staff/imports")
 SHOWN_PER_GROUP = 300

@@ -8,9 +8,9 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from campaign.forms import SelectField
 from campaign.layers.models import LayerStatus
 from campaign.validation import DateWithin, strip, strip_line
+from campaign.web.forms import SelectField
 
 
 class LayerUploadForm(FlaskForm):

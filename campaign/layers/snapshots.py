@@ -21,11 +21,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from campaign import revision
 from campaign.accounts.models import User
 from campaign.audit.operations import record
 from campaign.catalog.models import Policy
 from campaign.extensions import db
+from campaign.figures import revision
 from campaign.imports.sheets import parse_date, remember_mapping, saved_mapping
 from campaign.imports.spreadsheet import Field, Sheet, guess_mapping, header_key
 from campaign.layers.models import (

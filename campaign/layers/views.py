@@ -26,7 +26,6 @@ from sqlalchemy import func, select
 from campaign.accounts.roles import is_staff
 from campaign.catalog.models import Policy
 from campaign.extensions import db
-from campaign.forms import require_action_form
 from campaign.imports.forms import mapping_form
 from campaign.imports.spreadsheet import Sheet, SpreadsheetError, read_sheet
 from campaign.layers.forms import LayerUploadForm
@@ -57,6 +56,7 @@ from campaign.layers.snapshots import (
 from campaign.security import allow_large_body, role_required
 from campaign.timeutil import utcnow
 from campaign.validation import strip_line
+from campaign.web.forms import require_action_form
 
 # Staff pages live under /staff/layers/; a layer's public map data under /map/layers/.
 bp = Blueprint("layers", __name__)

@@ -5,12 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user
 
-from campaign.cache import cached
 from campaign.commitments.aggregates import cached_jurisdiction_figures
 from campaign.commitments.filters import filter_from_request, render_filter_form
 from campaign.commitments.visibility import aggregate_scope
-from campaign.compression import encode_json, json_response
-from campaign.exports import csv_response, geojson_response, point_feature
+from campaign.figures.cache import cached
 from campaign.layers import mapdata as layers
 from campaign.map.data import (
     EXPORT_HEADER,
@@ -23,6 +21,8 @@ from campaign.map.data import (
 )
 from campaign.map.encoding import encode_payload
 from campaign.map.rendering import build_map
+from campaign.web.compression import encode_json, json_response
+from campaign.web.exports import csv_response, geojson_response, point_feature
 
 bp = Blueprint("map", __name__, url_prefix="/map")
 PAGE_SIZE = 50

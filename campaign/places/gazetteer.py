@@ -15,8 +15,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from campaign import revision
 from campaign.extensions import db
+from campaign.figures import revision
 from campaign.places.matching import normalize_name
 from campaign.places.models import Jurisdiction, JurisdictionKind
 

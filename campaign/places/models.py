@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, an
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.extensions import db, db_enum
-from campaign.revision import affects_figures
+from campaign.figures.revision import affects_figures
 from campaign.timeutil import utcnow
 
 

@@ -23,7 +23,7 @@ def upgrade():
     sa.Column('revision', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_data_revision'))
     )
-    # The one row the app raises on every write (campaign/revision.py).
+    # The one row the app raises on every write (campaign/figures/revision.py).
     op.execute("INSERT INTO data_revision (id, revision) VALUES (1, 0)")
     # ### end Alembic commands ###
 

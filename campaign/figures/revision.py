@@ -1,6 +1,6 @@
 """Two counters that move with writes to the data the aggregates are built from.
 
-Cached figures (map, dashboard, exports) are keyed by them (campaign/cache.py). Both are
+Cached figures (map, dashboard, exports) are keyed by them (campaign/figures/cache.py). Both are
 raised inside the writing transaction, as its last statement, so readers see a new count no
 earlier than the new data. Session hooks (installed by `track_writes`, from the app
 factory) note every flush's effect and raise them at commit, rather than each operation,

@@ -9,8 +9,8 @@ from pathlib import Path
 from flask import Flask
 
 from campaign.accounts import roles
-from campaign.forms import ActionForm
-from campaign.static_files import content_version
+from campaign.web.forms import ActionForm
+from campaign.web.static_files import content_version
 
 
 def long_date(value: date | datetime | None) -> str:

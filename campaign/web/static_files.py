@@ -118,7 +118,7 @@ def register(app: Flask) -> None:
 
     Must run before headers.register, so that ProxyFix wraps this and the scheme (for HSTS)
     is the visitor's."""
-    from campaign.headers import static_file_headers
+    from campaign.web.headers import static_file_headers
 
     watch_files = app.debug or app.config.get("ENV_NAME") in ("development", "testing")
     app.wsgi_app = StaticFiles(

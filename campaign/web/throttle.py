@@ -40,7 +40,7 @@ from campaign.accounts.models import normalize_email
 from campaign.accounts.sessions import pending_account_key
 
 log = logging.getLogger(__name__)
-EXTENSION_KEY = "campaign.throttle"
+EXTENSION_KEY = "campaign.web.throttle"
 # A Redis that stops answering must not hold a request for long.
 REDIS_OPTIONS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
 

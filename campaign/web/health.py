@@ -10,8 +10,8 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign import throttle
 from campaign.extensions import db
+from campaign.web import throttle
 
 bp = Blueprint("health", __name__)
 

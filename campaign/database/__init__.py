@@ -1,0 +1,1 @@
+"""Keeping the database well: SQLite's write queue and checkpoints, and backups."""
