@@ -62,6 +62,7 @@ run: install
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check campaign tests scripts wsgi.py gunicorn.conf.py
 	$(BIN)/ruff format --check campaign tests scripts wsgi.py gunicorn.conf.py
+	$(BIN)/lint-imports --no-cache  # the boundaries in docs/architecture.md (pyproject.toml)
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format campaign tests scripts wsgi.py gunicorn.conf.py

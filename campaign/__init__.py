@@ -107,7 +107,6 @@ def register_blueprints(app: Flask) -> None:
     from campaign.accounts.views import bp as accounts_bp
     from campaign.audit.views import bp as audit_bp
     from campaign.catalog.views import bp as catalog_bp
-    from campaign.commitments.views import bp as commitments_bp
     from campaign.dashboard.views import bp as dashboard_bp
     from campaign.directory.views import bp as directory_bp
     from campaign.followup.views import bp as followup_bp
@@ -116,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
     from campaign.imports.views import bp as imports_bp
     from campaign.layers.views import bp as layers_bp
     from campaign.map.views import bp as map_bp
+    from campaign.officials.views import bp as commitments_bp
     from campaign.pages.views import bp as pages_bp
     from campaign.places.views import bp as places_bp
     from campaign.web.health import bp as health_bp
@@ -146,9 +146,10 @@ def register_blueprints(app: Flask) -> None:
 
 def register_throttles(app: Flask) -> None:
     """Limits on sign-in, sign-up and reset; wraps views, so it runs after the blueprints."""
+    from campaign.accounts.throttles import PAUSED, THROTTLES
     from campaign.web import throttle
 
-    throttle.init_app(app)
+    throttle.init_app(app, THROTTLES, PAUSED)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -171,9 +172,11 @@ def register_security_headers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    """Filters and globals for every template; pages ask `roles` what the viewer may do."""
+    from campaign.accounts import roles
     from campaign.web import templating
 
-    templating.register(app)
+    templating.register(app, {"roles": roles})
 
 
 def register_commands(app: Flask) -> None:

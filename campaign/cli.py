@@ -142,7 +142,8 @@ def rate_limits_command() -> None:
     """Say where rate-limit counts live and the limits in force."""
     from flask import current_app
 
-    from campaign.web.throttle import THROTTLES, storage_status
+    from campaign.accounts.throttles import THROTTLES
+    from campaign.web.throttle import storage_status
 
     status = storage_status(current_app)
     if not status["enabled"]:

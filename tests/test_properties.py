@@ -368,7 +368,6 @@ def _forms(catalog):
     from campaign.accounts.second_factor_forms import CodeForm, EnrolForm
     from campaign.catalog.forms import PolicyForm
     from campaign.commitments.filters import FilterForm
-    from campaign.commitments.forms import ProgressForm, VisibilityForm, commit_form_class
     from campaign.directory.forms import PhoneEntryForm
     from campaign.followup.forms import AssignForm, ContactForm, RejectOfficialForm
     from campaign.help.forms import AskForm, ReplyForm
@@ -380,6 +379,7 @@ def _forms(catalog):
         mapping_form,
     )
     from campaign.layers.forms import LayerUploadForm
+    from campaign.officials.forms import ProgressForm, VisibilityForm, commit_form_class
     from campaign.web.forms import ActionForm
 
     def progress(formdata):

@@ -5,7 +5,7 @@ either a confirmation link (a new account) or a note that the address already ha
 person is not signed in, because a session only new accounts got would tell them apart.
 Until the link is opened, the account cannot commit (commitments/operations.py); after
 that, staff still verify that a self-registered official is real before their commitments
-count or name them outside staff (accounts/verification.py).
+count or name them outside staff (followup/verification.py).
 
 The link is the reset token's kind (accounts/reset.py: signed, timestamped, bound to the
 password hash and email) under its own salt and `EMAIL_CONFIRMATION_MAX_AGE`; it works once,

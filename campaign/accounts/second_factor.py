@@ -35,10 +35,10 @@ from campaign.accounts.sessions import (
     sign_in,
     start_pending_sign_in,
 )
+from campaign.accounts.throttles import account_key
 from campaign.audit.operations import record
 from campaign.extensions import db
 from campaign.timeutil import utcnow
-from campaign.web.throttle import account_key
 
 RECOVERY_CODE_COUNT = 10
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread

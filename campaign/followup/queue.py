@@ -3,7 +3,7 @@
 A commitment enters the queue for the first reason that applies, in this order:
 0. its official asked for help and is waiting for an answer;
 1. its official signed up alone and staff have not verified them yet (until then it counts
-   nowhere and names no one: accounts/verification.py);
+   nowhere and names no one: followup/verification.py);
 2. its follow-up date has come;
 3. a reference layer's list dated after the pledge no longer has an agreement in its
    jurisdiction (layers/targets.py): a possible win for staff to confirm and record;
@@ -25,7 +25,6 @@ from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from campaign.accounts.models import User
-from campaign.accounts.verification import awaiting_verification
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Commitment
 from campaign.commitments.stages import Stage
@@ -33,6 +32,7 @@ from campaign.extensions import db
 from campaign.figures import revision
 from campaign.figures.cache import cached, max_lag
 from campaign.followup.models import FollowUp
+from campaign.followup.verification import awaiting_verification
 from campaign.help.models import HelpRequest, HelpStatus
 from campaign.layers.targets import agreements_ended_subquery, ended_since_pledge
 from campaign.places.models import Jurisdiction

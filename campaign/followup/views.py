@@ -16,13 +16,6 @@ from wtforms import SelectChoice
 
 from campaign.accounts.models import User
 from campaign.accounts.roles import Role, can_verify_evidence, is_staff
-from campaign.accounts.verification import (
-    VerificationError,
-    officials_to_verify,
-    reject_official,
-    verification_case,
-    verify_official,
-)
 from campaign.audit.operations import entries_for, record_export
 from campaign.commitments.filters import FilterForm
 from campaign.commitments.models import Commitment, TimelineEntry
@@ -43,6 +36,13 @@ from campaign.followup.operations import (
     verify_evidence,
 )
 from campaign.followup.queue import QueueFilter, cached_queue_page, follow_up_queue
+from campaign.followup.verification import (
+    VerificationError,
+    officials_to_verify,
+    reject_official,
+    verification_case,
+    verify_official,
+)
 from campaign.help.operations import requests_for_commitment
 from campaign.places.matching import STATES
 from campaign.places.models import Jurisdiction

@@ -1,14 +1,15 @@
-"""What every template can use: role predicates, the campaign's name, date formatting."""
+"""What every template can use: the campaign's name, date formatting, versioned static URLs,
+and whatever the factory adds (the role predicates, from accounts)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
 from flask import Flask
 
-from campaign.accounts import roles
 from campaign.web.forms import ActionForm
 from campaign.web.static_files import content_version
 
@@ -32,7 +33,7 @@ def _action_form() -> ActionForm:
     return ActionForm(formdata=None)
 
 
-def register(app: Flask) -> None:
+def register(app: Flask, template_globals: Mapping[str, object] | None = None) -> None:
     app.add_template_filter(long_date, "long_date")
     app.add_template_filter(long_datetime, "long_datetime")
     static_root = Path(app.static_folder or "")
@@ -59,7 +60,7 @@ def register(app: Flask) -> None:
     @app.context_processor
     def inject() -> dict:
         return {
-            "roles": roles,
+            **(template_globals or {}),
             "campaign_name": app.config["CAMPAIGN_NAME"],
             "action_form": _action_form,
         }

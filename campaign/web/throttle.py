@@ -13,15 +13,13 @@ neither locks everyone out nor opens the door wide: a guesser gets at most the l
 worker. Any other storage error is logged and the request goes through; nobody sees a 500.
 
 The limiter is built per app (Flask-Limiter keeps its storage on the extension object, so a
-module-level one would be shared by every app a test run creates), and wraps the views listed
-in `THROTTLES` after the blueprints are registered. Keys hold no email address: an account is
-an HMAC of its normalised email under the app's secret key.
+module-level one would be shared by every app a test run creates), and wraps the views it is
+given after the blueprints are registered. Which views, and whom each counts, is decided by
+the feature that owns them (accounts/throttles.py): this module is the mechanism only.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import logging
 import math
@@ -32,15 +30,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, Response, current_app, render_template, request
 from flask_limiter import Limiter, RateLimitExceeded
-from flask_login import current_user
 from limits import parse_many
-from werkzeug.exceptions import HTTPException
-
-from campaign.accounts.models import normalize_email
-from campaign.accounts.sessions import pending_account_key
 
 log = logging.getLogger(__name__)
 EXTENSION_KEY = "campaign.web.throttle"
+PAUSED_KEY = "campaign.web.throttle.paused"
 # A Redis that stops answering must not hold a request for long.
 REDIS_OPTIONS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
 
@@ -57,26 +51,6 @@ def client_address() -> str:
             return str(address.ipv4_mapped)
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return str(address)
-
-
-def account_key(email: str) -> str:
-    """The same key for every spelling of one address, and no address in the store."""
-    secret = str(current_app.config["SECRET_KEY"]).encode()
-    digest = hmac.new(secret, normalize_email(email).encode(), hashlib.sha256)
-    return "account:" + digest.hexdigest()[:32]
-
-
-def account_in_form() -> str:
-    """The account a form names; empty (not counted) when there is none."""
-    try:
-        email = request.form.get("email", "")
-    except HTTPException:  # an oversized body: the view answers it, not the limiter
-        return ""
-    return account_key(email) if email.strip() else ""
-
-
-def signed_in_account() -> str:
-    return account_key(current_user.email) if current_user.is_authenticated else ""
 
 
 def refused(response: Response) -> bool:
@@ -100,88 +74,14 @@ class Throttle:
     methods: tuple[str, ...] = ("POST",)
 
 
-THROTTLES = (
-    Throttle("accounts.login", "RATELIMIT_LOGIN_PER_ACCOUNT", account_in_form, "password", refused),
-    Throttle(
-        "accounts.change_password",
-        "RATELIMIT_LOGIN_PER_ACCOUNT",
-        signed_in_account,
-        "password",
-        refused,
-    ),
-    Throttle("accounts.login", "RATELIMIT_LOGIN_PER_ADDRESS", client_address, "login", refused),
-    # A wrong second-factor code counts like a wrong password, for the account and the client.
-    Throttle(
-        "second_factor.verify",
-        "RATELIMIT_LOGIN_PER_ACCOUNT",
-        pending_account_key,
-        "password",
-        refused,
-    ),
-    Throttle(
-        "second_factor.verify", "RATELIMIT_LOGIN_PER_ADDRESS", client_address, "login", refused
-    ),
-    Throttle(
-        "second_factor.enrol",
-        "RATELIMIT_LOGIN_PER_ACCOUNT",
-        signed_in_account,
-        "password",
-        refused,
-    ),
-    Throttle("accounts.signup", "RATELIMIT_SIGNUP_PER_ADDRESS", client_address, "signup", None),
-    Throttle("password.forgot", "RATELIMIT_RESET_PER_ACCOUNT", account_in_form, "reset", None),
-    Throttle("password.forgot", "RATELIMIT_RESET_PER_ADDRESS", client_address, "reset", None),
-    Throttle(
-        "password.reset",
-        "RATELIMIT_RESET_LINK_PER_ADDRESS",
-        client_address,
-        "reset-link",
-        refused,
-        methods=("GET", "POST"),
-    ),
-    # Invitations are the same kind of signed link; refused ones share the reset-link count.
-    Throttle(
-        "password.claim",
-        "RATELIMIT_RESET_LINK_PER_ADDRESS",
-        client_address,
-        "reset-link",
-        refused,
-        methods=("GET", "POST"),
-    ),
-    # So are email confirmation links; asking for a new one mails like a reset link does.
-    Throttle(
-        "confirmation.confirm",
-        "RATELIMIT_RESET_LINK_PER_ADDRESS",
-        client_address,
-        "reset-link",
-        refused,
-        methods=("GET", "POST"),
-    ),
-    Throttle(
-        "confirmation.resend", "RATELIMIT_RESET_PER_ACCOUNT", account_in_form, "confirm", None
-    ),
-    Throttle("confirmation.resend", "RATELIMIT_RESET_PER_ADDRESS", client_address, "confirm", None),
-)
+def init_app(
+    app: Flask, throttles: tuple[Throttle, ...], paused: dict[str, str] | None = None
+) -> Limiter:
+    """Build this app's limiter and wrap the throttled views. No I/O: Redis connects lazily.
 
-# What the 429 page says, per view.
-PAUSED = {
-    "accounts.login": "There have been too many unsuccessful attempts to sign in.",
-    "accounts.change_password": "There have been too many unsuccessful attempts to sign in.",
-    "second_factor.verify": "There have been too many unsuccessful attempts to sign in.",
-    "second_factor.enrol": "There have been too many wrong codes.",
-    "accounts.signup": "There have been too many sign-up attempts from your network.",
-    "password.forgot": "There have been too many requests for a password reset link.",
-    "password.reset": "There have been too many attempts with password reset links.",
-    "password.claim": "There have been too many attempts with invitation links.",
-    "confirmation.confirm": "There have been too many attempts with confirmation links.",
-    "confirmation.resend": "There have been too many requests for a confirmation link.",
-}
-
-
-def init_app(app: Flask) -> Limiter:
-    """Build this app's limiter and wrap the throttled views. No I/O: Redis connects lazily."""
+    `paused` says, per view, what its 429 page tells the person who was stopped."""
     config = app.config
-    for setting in dict.fromkeys(t.setting for t in THROTTLES):
+    for setting in dict.fromkeys(t.setting for t in throttles):
         try:
             if config[setting]:
                 parse_many(config[setting])
@@ -204,6 +104,7 @@ def init_app(app: Flask) -> Limiter:
     )
     limiter.init_app(app)
     app.extensions[EXTENSION_KEY] = limiter
+    app.extensions[PAUSED_KEY] = dict(paused or {})
     if not limiter.enabled:
         return limiter
     if not shared:
@@ -211,7 +112,7 @@ def init_app(app: Flask) -> Limiter:
             "Rate limits are counted in this process's memory: each worker counts alone and "
             "a restart forgets. Set RATELIMIT_STORAGE_URI=redis://host:6379/0 to share them."
         )
-    for throttle in THROTTLES:
+    for throttle in throttles:
         view = app.view_functions[throttle.endpoint]
         app.view_functions[throttle.endpoint] = limiter.shared_limit(
             _setting(throttle.setting),
@@ -234,7 +135,9 @@ def _too_many(error: RateLimitExceeded) -> Response:
     minutes = max(1, math.ceil(wait / 60))
     body = render_template(
         "errors/429.html",
-        reason=PAUSED.get(request.endpoint or "", "There have been too many attempts."),
+        reason=current_app.extensions[PAUSED_KEY].get(
+            request.endpoint or "", "There have been too many attempts."
+        ),
         minutes=minutes,
         endpoint=request.endpoint,
     )

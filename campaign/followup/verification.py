@@ -2,7 +2,7 @@
 
 Until then their commitments count nowhere and name no one outside staff
 (commitments/visibility.py reads `User.verified_at`); verifying shows them at once, since a
-change to a user's verification moves the hiding revision (campaign/figures/revision.py). Rejecting
+change to a user's verification moves the hiding revision (figures/revision.py). Rejecting
 deactivates the account: it is signed out and its commitments stay unpublished. Both are
 audited. Functions flush and never commit; the view commits.
 """

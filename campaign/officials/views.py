@@ -11,7 +11,6 @@ from campaign.accounts.roles import (
     can_report_progress,
 )
 from campaign.catalog.operations import priorities_with_policies
-from campaign.commitments.forms import ProgressForm, VisibilityForm, commit_form_class
 from campaign.commitments.models import Visibility
 from campaign.commitments.operations import (
     CommitmentError,
@@ -27,6 +26,7 @@ from campaign.commitments.stages import DESCRIPTIONS, Stage, next_stages
 from campaign.extensions import db
 from campaign.help.operations import requests_for_commitment
 from campaign.layers.facts import facts_for
+from campaign.officials.forms import ProgressForm, VisibilityForm, commit_form_class
 from campaign.security import role_required
 from campaign.timeutil import today
 
