@@ -25,6 +25,9 @@ class Role(enum.StrEnum):
         return self.value.capitalize()
 
 
+STAFF_ROLES = (Role.STAFF, Role.ADMIN)
+
+
 def _role(user) -> Role | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
@@ -37,7 +40,12 @@ def is_official(user) -> bool:
 
 def is_staff(user) -> bool:
     """Staff and admins work the follow-up queue and see every commitment."""
-    return _role(user) in (Role.STAFF, Role.ADMIN)
+    return _role(user) in STAFF_ROLES
+
+
+def staff_condition(role_column):
+    """`is_staff` as SQL, for a query over accounts (`staff_condition(User.role)`)."""
+    return role_column.in_(STAFF_ROLES)
 
 
 def is_admin(user) -> bool:

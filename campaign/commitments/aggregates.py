@@ -21,12 +21,10 @@ from campaign.catalog.models import Policy, Priority
 from campaign.commitments.disclosure import Level, level_of, release
 from campaign.commitments.filters import AdoptionFilter
 from campaign.commitments.models import Commitment, TimelineEntry
-from campaign.commitments.stages import Stage
+from campaign.commitments.stages import LIVE_STAGES, Stage
 from campaign.commitments.visibility import PUBLIC_SCOPE, scope_named
 from campaign.extensions import db
 from campaign.places.models import Jurisdiction, JurisdictionKind
-
-LIVE_STAGES = [s for s in Stage if s != Stage.WITHDRAWN]
 
 
 def _base(columns, flt: AdoptionFilter, visible, *, scan: bool = True) -> Select:

@@ -18,6 +18,7 @@ from wtforms import BooleanField, SelectChoice
 from campaign.catalog.models import Policy, Priority
 from campaign.commitments.models import Commitment
 from campaign.commitments.stages import MAIN_LINE, Stage
+from campaign.commitments.visibility import active_condition
 from campaign.extensions import db
 from campaign.figures.cache import cached
 from campaign.places.matching import STATES
@@ -46,7 +47,7 @@ class AdoptionFilter:
         Policy and place criteria become `IN (small subquery)` on the commitment's own foreign
         keys, so aggregates scan one table instead of joining three for every row.
         """
-        conditions: list[ColumnElement[bool]] = [Commitment.stage != Stage.WITHDRAWN]
+        conditions: list[ColumnElement[bool]] = [active_condition()]
         floor = STAGE_THRESHOLDS[self.stage][1]
         if floor is not None:
             conditions.append(Commitment.stage.in_([s for s in MAIN_LINE if s.rank >= floor.rank]))

@@ -23,7 +23,7 @@ from campaign.audit.operations import record, record_many
 from campaign.catalog.models import Policy
 from campaign.commitments.disclosure import release
 from campaign.commitments.models import Commitment, TimelineEntry, Visibility
-from campaign.commitments.stages import Stage, check_transition
+from campaign.commitments.stages import LIVE_STAGES, Stage, check_transition
 from campaign.commitments.visibility import (
     PUBLIC_SCOPE,
     active_condition,
@@ -599,7 +599,7 @@ def policy_adoption(policy: Policy, viewer) -> PolicyAdoptionList:
         officials.setdefault(jid, []).append(commitment.official)
         if jid not in best or _stage_order(commitment.stage) > _stage_order(best[jid]):
             best[jid] = commitment.stage
-    groups = {stage: StageGroup(stage, []) for stage in Stage if stage != Stage.WITHDRAWN}
+    groups = {stage: StageGroup(stage, []) for stage in LIVE_STAGES}
     for jid, stage in best.items():
         groups[stage].named.append((jurisdictions[jid], officials[jid]))
     for group in groups.values():

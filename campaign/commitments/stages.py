@@ -40,6 +40,9 @@ MAIN_LINE: tuple[Stage, ...] = (
     Stage.IMPLEMENTED,
 )
 
+# Every stage but withdrawn: what counts as a commitment in figures, queues and lists.
+LIVE_STAGES: tuple[Stage, ...] = tuple(s for s in Stage if s != Stage.WITHDRAWN)
+
 DESCRIPTIONS = {
     Stage.PLEDGED: "You have committed to advance this policy.",
     Stage.INTRODUCED: "A measure has been introduced, filed or placed on an agenda.",
@@ -72,8 +75,13 @@ class StageTransitionError(ValueError):
     """A move the stage rules do not allow."""
 
 
+def can_move(current: Stage, furthest: Stage, target: Stage) -> bool:
+    """Whether the stage rules allow this move (the form's choices, `advance`, imports)."""
+    return target in next_stages(current, furthest)
+
+
 def check_transition(current: Stage, furthest: Stage, target: Stage) -> None:
-    if target not in next_stages(current, furthest):
+    if not can_move(current, furthest, target):
         allowed = ", ".join(s.label.lower() for s in next_stages(current, furthest))
         raise StageTransitionError(
             f"A commitment that is {current.label.lower()} can move to: {allowed}."

@@ -9,8 +9,8 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from campaign.accounts.roles import can_view_dashboard
-from campaign.commitments.aggregates import LIVE_STAGES
 from campaign.commitments.filters import filter_from_request, render_filter_form
+from campaign.commitments.stages import LIVE_STAGES
 from campaign.commitments.visibility import aggregate_scope
 from campaign.dashboard.figures import dashboard_figures
 from campaign.figures.cache import cached

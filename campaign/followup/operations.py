@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from campaign.accounts.models import User
-from campaign.accounts.roles import Role, is_staff
+from campaign.accounts.roles import is_staff, staff_condition
 from campaign.audit.operations import record
 from campaign.commitments.models import Commitment
 from campaign.commitments.stages import Stage
@@ -61,7 +61,7 @@ def staff_members() -> list[StaffMember]:
     def load() -> list[StaffMember]:
         rows = db.session.execute(
             select(User.id, User.name)
-            .where(User.role.in_([Role.STAFF, Role.ADMIN]), User.active.is_(True))
+            .where(staff_condition(User.role), User.active.is_(True))
             .order_by(User.name)
         )
         return [StaffMember(uid, name) for uid, name in rows]

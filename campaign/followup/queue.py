@@ -28,6 +28,7 @@ from campaign.accounts.models import User
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Commitment
 from campaign.commitments.stages import Stage
+from campaign.commitments.visibility import active_condition
 from campaign.extensions import db
 from campaign.figures import revision
 from campaign.figures.cache import cached, max_lag
@@ -328,7 +329,7 @@ def _candidates(today: date, flt: QueueFilter):
                 ended.c.policy_id == Commitment.policy_id,
             ),
         )
-        .where(Commitment.stage != Stage.WITHDRAWN, reason.isnot(None), ~snoozed)
+        .where(active_condition(), reason.isnot(None), ~snoozed)
     )
     # Only a follow-up row has an owner: an owner filter reads the few rows of that owner.
     owner_id = record_id(flt.owner)

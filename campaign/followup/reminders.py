@@ -16,7 +16,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload
 
 from campaign.accounts.models import User
-from campaign.accounts.roles import Role
+from campaign.accounts.roles import staff_condition
 from campaign.commitments.models import Commitment
 from campaign.commitments.stages import Stage
 from campaign.extensions import db
@@ -120,7 +120,7 @@ def send_reminders(today: date) -> ReminderRun:
         (run.officials if ok else run.failed).append(official.email)
 
     staff_members = db.session.scalars(
-        select(User).where(User.role.in_([Role.STAFF, Role.ADMIN]), User.active.is_(True))
+        select(User).where(staff_condition(User.role), User.active.is_(True))
     )
     queue_link = public_link("followup.queue")
     for member in staff_members:

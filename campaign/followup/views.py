@@ -20,7 +20,7 @@ from campaign.audit.operations import entries_for, record_export
 from campaign.commitments.filters import FilterForm
 from campaign.commitments.models import Commitment, TimelineEntry
 from campaign.commitments.operations import get_commitment_or_404, timeline_of
-from campaign.commitments.stages import Stage
+from campaign.commitments.stages import LIVE_STAGES, Stage
 from campaign.extensions import db
 from campaign.followup.forms import AssignForm, ContactForm, RejectOfficialForm
 from campaign.followup.models import ContactKind, FollowUp
@@ -97,7 +97,7 @@ def queue():
         assign_form=assign_form,
         policies=catalog.policy.choices,
         states=sorted(STATES.items(), key=lambda kv: kv[1]),
-        stages=[s for s in Stage if s != Stage.WITHDRAWN],
+        stages=LIVE_STAGES,
         args={k: v for k, v in request.args.items() if k != "page"},
     )
 
