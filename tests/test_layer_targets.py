@@ -10,7 +10,7 @@ import pytest
 from campaign.accounts.models import User
 from campaign.accounts.roles import Role
 from campaign.catalog.models import Policy
-from campaign.commitments.models import Visibility
+from campaign.commitments.models import Commitment, Visibility
 from campaign.extensions import db
 from campaign.followup.queue import QueueFilter, Reason, follow_up_queue
 from campaign.imports.spreadsheet import read_sheet
@@ -241,3 +241,42 @@ def test_layer_in_the_map_url_adds_its_columns_to_the_table_and_exports(
     [feature] = [f for f in geo["features"] if f["id"] == "47093"]
     assert feature["properties"]["287g_agreements_status"] == "Agreement listed"
     assert client.get("/map/export.csv?layer=nonsense").status_code == 200
+
+
+def test_staff_see_the_ended_agreement_and_record_the_win_citing_the_list(
+    client, auth, make, campaign_with_layer
+):
+    """From the queue's "confirm the win" to the stage recorded with the list as evidence."""
+    _policy, places, layer = campaign_with_layer
+    import_list(layer, [MESA, SMITH], date(2026, 6, 1))  # Knox's agreement no longer listed
+    staff = make.user(Role.STAFF, email="staff@example.org")
+    commitment = db.session.scalar(
+        db.select(Commitment).where(Commitment.jurisdiction_id == places["knox"].id)
+    )
+    auth.login(staff.email)
+    page = client.get(f"/staff/commitments/{commitment.id}").get_data(as_text=True)
+    assert "287(g) agreements in Knox County, TN" in page
+    assert "Knox County Sheriff’s Office (Jail Enforcement Model), not listed since 2026-06-01" in (
+        page
+    )
+    win = re.search(r'href="([^"]+)">Record the win, with this list as evidence', page)
+    assert win is not None
+
+    form_page = client.get(win.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    note = re.search(r'<textarea[^>]*name="note"[^>]*>\s*([^<]*)</textarea>', form_page).group(1)
+    assert "not listed since 2026-06-01. Confirmed with Ana Named." in note
+    saved = client.post(
+        f"/commitments/{commitment.id}/progress",
+        data={
+            "stage": "implemented",
+            "occurred_on": "2026-06-02",
+            "note": note,
+            "version": str(commitment.version),
+        },
+    )
+    assert saved.status_code == 302
+    db.session.refresh(commitment)
+    assert commitment.stage.value == "implemented"
+    entries = db.session.scalars(commitment.timeline.select()).all()
+    assert "not listed since 2026-06-01" in entries[-1].note
+    assert entries[-1].recorded_by_id == staff.id

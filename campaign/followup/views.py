@@ -44,6 +44,7 @@ from campaign.followup.verification import (
     verify_official,
 )
 from campaign.help.operations import requests_for_commitment
+from campaign.layers.facts import LayerFacts, facts_for
 from campaign.places.matching import STATES
 from campaign.places.models import Jurisdiction
 from campaign.security import is_safe_redirect_target, role_required
@@ -195,9 +196,21 @@ def commitment(commitment_id: int):
         contacts=contact_log(record.official_id, record.id),
         audit=entries_for("commitment", record.id),
         help_requests=requests_for_commitment(record.id),
+        layer_facts=facts_for([record]).get(record.id, []),
+        record_win_url=lambda facts: _record_win_url(record, facts),
         form=form,
         assign_form=assign_form,
     ), status
+
+
+def _record_win_url(commitment: Commitment, facts: LayerFacts) -> str:
+    """The commitment's progress form with a note citing the list that no longer has it."""
+    ended = "; ".join(
+        f"{x.agency} ({x.support_type or 'agreement'}), not listed since {x.ended_on.isoformat()}"
+        for x in facts.ended
+    )
+    note = f"{facts.layer.name}: {ended}. Confirmed with {commitment.official.name}."
+    return url_for("commitments.detail", commitment_id=commitment.id, note=note)
 
 
 @bp.route("/timeline/<id:entry_id>/verify", methods=["POST"])

@@ -29,6 +29,7 @@ from campaign.layers.facts import facts_for
 from campaign.officials.forms import ProgressForm, VisibilityForm, commit_form_class
 from campaign.security import role_required
 from campaign.timeutil import today
+from campaign.validation import NOTE_MAX, strip_line
 
 bp = Blueprint("commitments", __name__, url_prefix="/commitments")
 
@@ -107,7 +108,12 @@ def mine():
 @login_required
 def detail(commitment_id: int):
     commitment = get_commitment_or_404(commitment_id, current_user)
-    return _render_detail(commitment, ProgressForm(), VisibilityForm())
+    progress_form = ProgressForm()
+    # A note suggested by the link that led here (staff's "record the win" cites the list).
+    suggested = strip_line(request.args.get("note", ""))[:NOTE_MAX]
+    if suggested:
+        progress_form.note.data = suggested
+    return _render_detail(commitment, progress_form, VisibilityForm())
 
 
 @bp.route("/<id:commitment_id>/progress", methods=["POST"])
