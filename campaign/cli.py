@@ -118,7 +118,7 @@ def send_reminders_command(on) -> None:
 
     # Links in the emails point at PUBLIC_URL.
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
-        run = send_reminders(on.date() if on else today())
+        run = send_reminders(on.date() if on else today(), save=db.session.commit)
     click.echo(
         f"Reminders: {len(run.officials)} officials, {len(run.staff)} staff digests sent; "
         f"{run.skipped} skipped (already reminded recently); {len(run.failed)} failed."

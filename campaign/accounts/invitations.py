@@ -8,6 +8,7 @@ life (`INVITATION_MAX_AGE`), so a reset link can never be replayed as an invitat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
@@ -96,15 +97,18 @@ def prepare_invitation(user: User) -> Invitation:
     return Invitation(user.id, user.email, f"Your {campaign_name} account is ready", body)
 
 
-def send_invitations(users: list[User], actor: User) -> tuple[int, int]:
-    """Email each user their link; (sent, failed). Commits: one audit entry per email sent.
+def send_invitations(
+    users: list[User], actor: User, *, save: Callable[[], None]
+) -> tuple[int, int]:
+    """Email each user their link; (sent, failed), with one audit entry per email sent.
 
-    No transaction is open while the mail server answers (on SQLite it would hold the
-    write lock), so the emails are prepared first and each is recorded after it went out.
+    No transaction may be open while the mail server answers (on SQLite it would hold the
+    write lock), so the emails are prepared first, and `save` ends the transaction before
+    the first email and after each one is recorded (the views pass `db.session.commit`).
     """
     invitations = [prepare_invitation(user) for user in users]
     actor_id = actor.id
-    db.session.rollback()
+    save()
     sent = failed = 0
     for invitation in invitations:
         try:
@@ -120,6 +124,6 @@ def send_invitations(users: list[User], actor: User) -> tuple[int, int]:
             user,
             f"Invitation emailed to {invitation.to}",
         )
-        db.session.commit()
+        save()
         sent += 1
     return sent, failed

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 
 from campaign.accounts.models import AccountOrigin, User, UserSession, normalize_email
 from campaign.accounts.roles import Role
 from campaign.accounts.sessions import revoke_sessions
 from campaign.audit.operations import changes_between, record
-from campaign.extensions import db, end_transaction_before_slow_work
+from campaign.extensions import db
 from campaign.places.models import Jurisdiction
 from campaign.security import hash_password, verify_password
 from campaign.timeutil import utcnow
@@ -203,11 +205,18 @@ def check_password_rules(password: str) -> None:
         )
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """The user for these credentials, or None; unknown email and wrong password look alike."""
+def authenticate(
+    email: str, password: str, *, before_hashing: Callable[[], None] = lambda: None
+) -> User | None:
+    """The user for these credentials, or None; unknown email and wrong password look alike.
+
+    `before_hashing` runs between reading the account and checking the password, which is
+    deliberately slow (argon2): the sign-in view ends its transaction there
+    (`extensions.end_transaction_before_slow_work`), so no lock is held meanwhile.
+    """
     user = find_user_by_email(email)
     stored_hash = user.password_hash if user else None
-    end_transaction_before_slow_work()  # argon2 is deliberately slow; hold no lock meanwhile
+    before_hashing()
     if not verify_password(stored_hash, password):
         return None
     if not user.active:

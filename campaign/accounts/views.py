@@ -22,7 +22,7 @@ from campaign.accounts.sessions import (
     revoke_sessions,
     sign_out,
 )
-from campaign.extensions import db
+from campaign.extensions import db, end_transaction_before_slow_work
 from campaign.places.forms import resolve_picker
 from campaign.places.matching import STATES
 from campaign.places.models import Jurisdiction, JurisdictionKind
@@ -101,7 +101,9 @@ def login():
         return redirect(after_login_url(next_url))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
+        user = authenticate(
+            form.email.data, form.password.data, before_hashing=end_transaction_before_slow_work
+        )
         if user is not None:
             signed_in = begin_sign_in(user, remember=form.remember.data)
             db.session.commit()

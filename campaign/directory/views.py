@@ -199,7 +199,7 @@ def invite(official_id: int):
         flash(f"{person.name} has already claimed the account (or it is deactivated).", "error")
     else:
         email = person.email
-        sent, _failed = send_invitations([person], current_user)
+        sent, _failed = send_invitations([person], current_user, save=db.session.commit)
         if sent:
             flash(f"Invitation sent to {email}.", "success")
         else:

@@ -8,6 +8,7 @@ committed) before the message goes out, so a crash can lose a reminder but never
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -23,6 +24,8 @@ from campaign.extensions import db
 from campaign.followup.models import SentReminder
 from campaign.followup.queue import QueueFilter, follow_up_queue
 from campaign.mail import MailError, public_link, send_mail
+
+Save = Callable[[], None]  # ends the transaction: the caller decides how (see send_reminders)
 
 OFFICIAL_KIND = "official_update"
 DIGEST_KIND = "staff_digest"
@@ -52,7 +55,9 @@ def _recently_reminded(user_id: int, kind: str, today: date) -> bool:
     )
 
 
-def _deliver(user: User, kind: str, subject: str, body: str, ids: list[int], today: date) -> bool:
+def _deliver(
+    user: User, kind: str, subject: str, body: str, ids: list[int], today: date, save: Save
+) -> bool:
     sent = SentReminder(
         user_id=user.id,
         kind=kind,
@@ -63,18 +68,23 @@ def _deliver(user: User, kind: str, subject: str, body: str, ids: list[int], tod
     address = user.email  # read now: after the commit it would be a query, and a
     # transaction held open while SMTP answers would keep the app's writers waiting.
     db.session.add(sent)
-    db.session.commit()
+    save()
     try:
         send_mail(address, subject, body)
     except MailError:
         db.session.delete(sent)
-        db.session.commit()
+        save()
         current_app.logger.warning("Reminder to user %s failed; it will be retried", user.id)
         return False
     return True
 
 
-def send_reminders(today: date) -> ReminderRun:
+def send_reminders(today: date, *, save: Save) -> ReminderRun:
+    """Mail each quiet official a reminder and each staff member their queue's digest.
+
+    Each reminder is recorded before its email goes out (so a crash never sends it twice)
+    and forgotten if the mail server refuses it; `save` ends the transaction at both points
+    (the command passes `db.session.commit`), so no lock is held while SMTP answers."""
     run = ReminderRun()
     after = current_app.config.get("REMINDER_AFTER_DAYS", 30)
     quiet = list(
@@ -116,6 +126,7 @@ def send_reminders(today: date) -> ReminderRun:
             body,
             [c.id for c in commitments],
             today,
+            save,
         )
         (run.officials if ok else run.failed).append(official.email)
 
@@ -145,6 +156,7 @@ def send_reminders(today: date) -> ReminderRun:
             body,
             [i.commitment_id for i in page.items],
             today,
+            save,
         )
         (run.staff if ok else run.failed).append(member.email)
     return run

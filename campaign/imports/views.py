@@ -327,7 +327,9 @@ def invite(batch_id: int):
     require_action_form()
     batch = db.get_or_404(ImportBatch, batch_id)
     batch_id = batch.id
-    sent, failed = send_invitations(unclaimed_by_ids(_officials_of(batch)), current_user)
+    sent, failed = send_invitations(
+        unclaimed_by_ids(_officials_of(batch)), current_user, save=db.session.commit
+    )
     if failed:
         flash(f"{sent} invitations sent; {failed} could not be sent (mail server).", "error")
     else:
