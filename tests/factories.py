@@ -9,6 +9,7 @@ from campaign.accounts.models import AccountOrigin, User, normalize_email
 from campaign.accounts.roles import Role
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Commitment, TimelineEntry, Visibility
+from campaign.commitments.operations import advance
 from campaign.commitments.stages import Stage
 from campaign.extensions import db
 from campaign.followup.models import ContactKind, ContactLogEntry
@@ -122,19 +123,16 @@ class Factories:
         evidence_url: str | None = None,
         note: str | None = None,
     ) -> TimelineEntry:
-        """A timeline entry the official recorded, moving the commitment to `stage`."""
-        entry = TimelineEntry(
+        """A timeline entry the official recorded, moving the commitment to `stage` by the
+        app's own rules (`advance`, as the progress form does)."""
+        entry = advance(
+            commitment,
             stage=stage,
             occurred_on=occurred_on,
+            recorded_by=commitment.official,
             evidence_url=evidence_url,
             note=note,
-            recorded_by=commitment.official,
         )
-        commitment.timeline.add(entry)
-        commitment.stage = stage
-        if stage.rank > commitment.furthest_stage.rank:
-            commitment.furthest_stage = stage
-        commitment.stage_changed_on = occurred_on
         db.session.commit()
         return entry
 
