@@ -43,6 +43,9 @@ MAIN_LINE: tuple[Stage, ...] = (
 # Every stage but withdrawn: what counts as a commitment in figures, queues and lists.
 LIVE_STAGES: tuple[Stage, ...] = tuple(s for s in Stage if s != Stage.WITHDRAWN)
 
+# Still being worked on: neither in force nor given up (reminders, staleness, the queue).
+OPEN_STAGES: tuple[Stage, ...] = (Stage.PLEDGED, Stage.INTRODUCED, Stage.PASSED, Stage.STALLED)
+
 DESCRIPTIONS = {
     Stage.PLEDGED: "You have committed to advance this policy.",
     Stage.INTRODUCED: "A measure has been introduced, filed or placed on an agenda.",

@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 from campaign.accounts.models import User
 from campaign.accounts.roles import staff_condition
 from campaign.commitments.models import Commitment
-from campaign.commitments.stages import Stage
+from campaign.commitments.stages import OPEN_STAGES
 from campaign.extensions import db
 from campaign.followup.models import SentReminder
 from campaign.followup.queue import QueueFilter, follow_up_queue
@@ -29,7 +29,6 @@ Save = Callable[[], None]  # ends the transaction: the caller decides how (see s
 
 OFFICIAL_KIND = "official_update"
 DIGEST_KIND = "staff_digest"
-OPEN_STAGES = [Stage.PLEDGED, Stage.INTRODUCED, Stage.PASSED, Stage.STALLED]
 
 
 @dataclass
