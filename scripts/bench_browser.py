@@ -129,6 +129,7 @@ PROBE = """
 })();
 """
 QUIET_MS = 1500
+PAGES_VERSION = 2  # of folium_pages below: 2 gave the maps a maxZoom
 
 
 def log(message: str) -> None:
@@ -152,7 +153,8 @@ def folium_pages(points, folder: Path) -> dict[str, Path]:
     import folium
     from folium.plugins import FastMarkerCluster
 
-    digest = hashlib.sha256(json.dumps(points).encode()).hexdigest()[:12]
+    # The pages are rebuilt when the points or the way they are written change.
+    digest = hashlib.sha256(json.dumps([PAGES_VERSION, points]).encode()).hexdigest()[:12]
     plain = folder / "plain"
     stamp = plain / f"points-{digest}"
     pages = {"fast": plain / "fast.html", "naive": plain / "naive.html"}
@@ -172,7 +174,10 @@ def folium_pages(points, folder: Path) -> dict[str, Path]:
     local[ROTATE_URL] = "assets/leaflet.awesome.rotate.min.css"
 
     def new_map():
-        return folium.Map(location=[39.5, -98.35], zoom_start=4, tiles=None)
+        # No tiles (no third-party host), so the map needs its own maxZoom, which a tile
+        # layer would have given: without it Leaflet.markercluster throws "Map has no
+        # maxZoom specified" and FastMarkerCluster draws nothing. Ours stops at 12 too.
+        return folium.Map(location=[39.5, -98.35], zoom_start=4, tiles=None, maxZoom=12)
 
     def save(fmap, path: Path) -> None:
         html = fmap.get_root().render()
