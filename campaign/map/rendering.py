@@ -101,5 +101,5 @@ def build_map(data_url: str, detail_url: str) -> RenderedMap:
         scripts=js,
         body=Markup(root.html.render()),  # noqa: S704 - folium's own markup, no user text
         script=Markup(root.script.render()),  # noqa: S704 - config passes through tojson
-        preloads=[data_url, states_url],
+        preloads=[states_url, data_url],  # the states are drawn first (adoption-map.js)
     )
