@@ -248,6 +248,25 @@ def test_figures_asked_for_recently_are_kept_fresh_before_anyone_asks_again(
     assert counter.count <= 2  # the revisions only: the keeper had recomputed the figures
 
 
+def test_with_the_keeper_off_the_next_request_recomputes_instead(
+    app, client, lag, town_commitment, count_queries, monkeypatch
+):
+    """FIGURES_KEEPER=0: no background work; the figures are still never older than the lag."""
+    lag(1)
+    monkeypatch.setitem(app.config, "FIGURES_KEEPER", False)
+    monkeypatch.setattr(cache, "KEEPER_TICK_SECONDS", 0.1)
+    cache.clear()
+    assert stage_on_map(client) == "Pledged"
+    town_commitment.stage = Stage.INTRODUCED
+    db.session.commit()
+
+    time.sleep(1.3)
+    cache.wait_for_refreshes()
+    with count_queries() as counter:
+        assert stage_on_map(client) == "Introduced"
+    assert counter.count > 2  # computed by this request: nobody had done it ahead
+
+
 def test_figures_nobody_asked_for_in_a_while_are_no_longer_kept_fresh(
     app, client, lag, town_commitment, count_queries, monkeypatch
 ):

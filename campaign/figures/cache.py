@@ -333,7 +333,7 @@ def _submit(full_key: tuple, run: Callable, key: tuple, compute: Callable[[], ob
 def _keep(database: str, key: tuple, compute: Callable[[], object], lag: float, full_key) -> None:
     """Note that a request asked for this figure, for the keeper (started on first use)."""
     global _keeper
-    if not has_request_context():
+    if not has_request_context() or not current_app.config.get("FIGURES_KEEPER", True):
         return
     kept_key = (database, *key)
     now = time.monotonic()
