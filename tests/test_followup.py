@@ -458,6 +458,18 @@ def test_a_queue_policy_filter_with_control_characters_is_not_an_error(
     assert "Rosa Public" in response.get_data(as_text=True)
 
 
+def eventually_shows(client, path: str, text: str, seconds: float = 5) -> bool:
+    """Whether the page shows `text` within a few seconds. Past the lag a figure is shown
+    within one computation: a request that comes while the keeper recomputes it is served
+    the value being replaced (figures/cache.py), so a test looks again rather than once."""
+    deadline = time.monotonic() + seconds
+    while text not in client.get(path).text:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def test_the_queue_kept_fresh_is_one_page_per_filter_however_often_its_length_changed(
     app, client, auth, make, catalog, staff, monkeypatch
 ):
@@ -477,11 +489,13 @@ def test_the_queue_kept_fresh_is_one_page_per_filter_however_often_its_length_ch
         time.sleep(0.6)  # past the lag
         cache.wait_for_refreshes()
 
-    assert "<strong>4</strong> commitments need" in client.get("/staff/queue?owner=all").text
+    def queue_shows(text: str) -> bool:
+        return eventually_shows(client, "/staff/queue?owner=all", text)
+
+    assert queue_shows("<strong>4</strong> commitments need")
     for shown, commitment in zip((3, 2), pledges, strict=False):
         colleague_moves(commitment)
-        html = client.get("/staff/queue?owner=all").text
-        assert f"<strong>{shown}</strong> commitments need" in html
+        assert queue_shows(f"<strong>{shown}</strong> commitments need")
 
     page_queries = []
 
@@ -500,8 +514,8 @@ def test_the_queue_kept_fresh_is_one_page_per_filter_however_often_its_length_ch
     finally:
         event.remove(db.engine, "before_cursor_execute", note_page_query)
     assert len(page_queries) == 1
-    html = client.get("/staff/queue?owner=all").text
-    assert "<strong>1</strong> commitment needs" in html and "Official 3" in html
+    assert queue_shows("<strong>1</strong> commitment needs")
+    assert "Official 3" in client.get("/staff/queue?owner=all").text
 
 
 def test_the_keeper_refreshes_a_queue_of_mine_after_its_viewer_signed_out(
@@ -526,4 +540,4 @@ def test_the_keeper_refreshes_a_queue_of_mine_after_its_viewer_signed_out(
     assert "Recomputing cached figures" not in caplog.text
 
     auth.login("staff@example.org")
-    assert "<strong>1</strong> commitment needs" in client.get("/staff/queue").text
+    assert eventually_shows(client, "/staff/queue", "<strong>1</strong> commitment needs")
