@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from flask import current_app
-from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy import and_, func, select
 
 from campaign.commitments.filters import AdoptionFilter
 from campaign.commitments.models import Commitment, Visibility
@@ -153,12 +153,26 @@ def _compute_release() -> Release:
         ).where(unnamed, Commitment.official_id.not_in(named_officials))
     ).one()
 
-    # The named rule once, as in the queries above: (policy, place) pairs named already.
-    named_pairs = select(Commitment.policy_id, Commitment.jurisdiction_id).where(named)
-    named_here = tuple_(Commitment.policy_id, Commitment.jurisdiction_id).in_(named_pairs)
+    # The named rule once, as in the queries above: (policy, place) pairs named already,
+    # left out by an anti-join. (A row-value NOT IN over the same pairs took SQLite 40 s at
+    # national size, rescanning the pairs for every commitment; this takes a fraction.)
+    named_pairs = (
+        select(Commitment.policy_id, Commitment.jurisdiction_id)
+        .where(named)
+        .distinct()
+        .subquery("named_pairs")
+    )
     per_policy = db.session.execute(
         select(Commitment.policy_id, func.count(func.distinct(Commitment.jurisdiction_id)))
-        .where(unnamed, ~named_here)
+        .select_from(Commitment)
+        .outerjoin(
+            named_pairs,
+            and_(
+                named_pairs.c.policy_id == Commitment.policy_id,
+                named_pairs.c.jurisdiction_id == Commitment.jurisdiction_id,
+            ),
+        )
+        .where(unnamed, named_pairs.c.policy_id.is_(None))
         .group_by(Commitment.policy_id)
     ).all()
     return Release(
