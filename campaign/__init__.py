@@ -70,6 +70,12 @@ def configure(app: Flask, overrides: Mapping | None) -> None:
     )
     if overrides:
         app.config.update(overrides)
+    if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        # A file cannot drop a connection: checking each one out with a SELECT 1 first
+        # (for PostgreSQL restarts) is only a query more on every request.
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options.pop("pool_pre_ping", None)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     check_production_safety(app.config)
     if "TRUSTED_HOSTS" not in (overrides or {}):
         app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config)

@@ -31,6 +31,7 @@ class Config:
     SQLALCHEMY_DATABASE_URI: str | None = None  # filled by create_app from DATABASE_URL
     # Up to 20 connections at once: gunicorn.conf.py's 16 threads and the figures' refresher
     # each hold one for a whole request, and waiting for a connection would queue pages.
+    # pool_pre_ping is for PostgreSQL only (create_app drops it for SQLite).
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 20, "max_overflow": 5}
 
     SESSION_COOKIE_HTTPONLY = True

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import exists, insert, select, update
 
-from campaign.accounts.models import AccountOrigin, User
+from campaign.accounts.models import AccountOrigin, SecondFactor, User
 from campaign.accounts.roles import Role
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Commitment, TimelineEntry, Visibility
@@ -239,14 +239,22 @@ def _evidence(rng: random.Random, stage: Stage) -> str | None:
 
 
 def add_load_test_accounts(
-    *, officials: int, organizers: int, staff: int, password: str
+    *,
+    officials: int,
+    organizers: int,
+    staff: int,
+    password: str,
+    second_factor_secret: str | None = None,
 ) -> dict[str, list[str]]:
     """Accounts a load test signs in with; returns their emails by role.
 
     The demo officials have no password, so the first `officials` of them that own a
     commitment get a predictable email and `password` (hashed once: the cost is argon2's,
-    and every account shares it). Organizers and staff are new accounts. Calling it again
-    on the same campaign raises DemoError rather than making duplicates.
+    and every account shares it). Organizers and staff are new accounts. With
+    `second_factor_secret` (base32) the staff accounts have that authenticator key, so a
+    load test signs them in as production requires (REQUIRE_STAFF_SECOND_FACTOR) instead of
+    landing on the enrolment page. Calling it again on the same campaign raises DemoError
+    rather than making duplicates.
     """
     if has_load_test_accounts():
         raise DemoError("This campaign already has load-test accounts.")
@@ -290,6 +298,14 @@ def add_load_test_accounts(
             emails[role.value].append(email)
     if rows:
         db.session.execute(insert(User), rows)
+    if second_factor_secret and emails["staff"]:
+        staff_ids = db.session.scalars(
+            select(User.id).where(User.email_normalized.in_(emails["staff"]))
+        ).all()
+        db.session.execute(
+            insert(SecondFactor),
+            [{"user_id": user_id, "secret": second_factor_secret} for user_id in staff_ids],
+        )
     revision.bump()
     db.session.flush()
     return emails

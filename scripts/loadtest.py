@@ -49,6 +49,8 @@ from campaign.config import database_url  # noqa: E402
 from campaign.extensions import db  # noqa: E402
 
 PASSWORD = "load test password 1"  # noqa: S105 - throwaway accounts in a throwaway campaign
+# The staff accounts' authenticator key: production asks staff for a code after the password.
+SECOND_FACTOR_SECRET = "LOADTESTSTAFFKEYLOADTESTSTAFFKEY"  # noqa: S105 - as above
 CACHE_DIR = ROOT / "instance" / "loadtest"
 BIN = Path(sys.executable).parent
 TARGET_P95_MS = 500
@@ -85,7 +87,8 @@ def fingerprint(args) -> str:
             if f.is_file():
                 digest.update(f.read_bytes())
     return (
-        f"j{args.jurisdictions}-c{args.commitments}-a{args.accounts}-s{args.seed}-"
+        f"j{args.jurisdictions}-c{args.commitments}-a{args.accounts}-o{args.official_accounts}-"
+        f"s{args.seed}-"
         f"{digest.hexdigest()[:12]}"
     )
 
@@ -112,8 +115,8 @@ def build(url: str, args) -> None:
             jurisdictions=args.jurisdictions, commitments=args.commitments, seed=args.seed
         )
         add_load_test_accounts(
-            officials=args.accounts, organizers=args.accounts, staff=args.accounts,
-            password=PASSWORD,
+            officials=args.official_accounts, organizers=args.accounts, staff=args.accounts,
+            password=PASSWORD, second_factor_secret=SECOND_FACTOR_SECRET,
         )  # fmt: skip
         db.session.commit()
         # Fresh planner statistics (and on PostgreSQL the visibility map index-only scans
@@ -223,7 +226,10 @@ def accounts_file(url: str, args, folder: Path) -> Path:
         json.dumps(
             {
                 "password": PASSWORD,
-                "official": [f"load-official-{n}@example.org" for n in range(args.accounts)],
+                "second_factor_secret": SECOND_FACTOR_SECRET,
+                "official": [
+                    f"load-official-{n}@example.org" for n in range(args.official_accounts)
+                ],
                 "organizer": [f"load-organizer-{n}@example.org" for n in range(args.accounts)],
                 "staff": [f"load-staff-{n}@example.org" for n in range(args.accounts)],
                 "filters": filters,
@@ -335,6 +341,7 @@ def run_locust(address: str, accounts: Path, folder: Path, args, server) -> dict
         "LOADTEST_ACCOUNTS": str(accounts),
         "LOADTEST_WARMUP": str(args.warmup),
         "LOADTEST_WAIT": args.wait,
+        "LOADTEST_WITHDRAWAL_SHARE": str(args.withdrawal_share),
         "LOADTEST_SUMMARY": str(summary),
     }
     command = [
@@ -350,7 +357,8 @@ def run_locust(address: str, accounts: Path, folder: Path, args, server) -> dict
     ]  # fmt: skip
     log(
         f"locust: {args.users} people ({args.spawn_rate}/s), {args.warmup}s warm-up, "
-        f"{args.duration}s measured, think time {args.wait.replace(',', '-')}s"
+        f"{args.duration}s measured, think time {args.wait.replace(',', '-')}s, "
+        f"{args.withdrawal_share:.1%} of progress reports withdraw"
     )
     cpu: list[dict[str, float]] = []
     measuring = threading.Timer(args.warmup, lambda: cpu.append(cpu_readings(server)))
@@ -385,6 +393,7 @@ def report(summary: dict, server_errors: list[str], url: str, args, speeds) -> b
     print(
         f"\n{dialect}, {args.jurisdictions:,} jurisdictions, {args.commitments:,} commitments, "
         f"{args.users} people, {summary['seconds']:.0f}s measured after {args.warmup}s warm-up, "
+        f"{args.withdrawal_share:.1%} of progress reports withdraw, "
         f"gunicorn.conf.py{_overrides(args)}; speed probe {speeds[0]:.0f} ms before, "
         f"{speeds[1]:.0f} ms after (machine_speed_ms: lower is faster)\n"
     )
@@ -456,7 +465,13 @@ def main() -> None:
     parser.add_argument("--jurisdictions", type=int, default=20_000)
     parser.add_argument("--commitments", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--accounts", type=int, default=100, help="Accounts per role.")
+    parser.add_argument(
+        "--accounts", type=int, default=100, help="Accounts of organizers and of staff."
+    )
+    parser.add_argument(
+        "--official-accounts", type=int, default=1000,
+        help="Officials' accounts: one with nothing to report hands over to the next.",
+    )  # fmt: skip
     parser.add_argument("--rebuild", action="store_true", help="Build the campaign afresh.")
     parser.add_argument("--users", type=int, default=int(os.environ.get("LOADTEST_USERS", 50)))
     parser.add_argument("--spawn-rate", type=float, default=10)
@@ -472,10 +487,14 @@ def main() -> None:
         "--wait", default=os.environ.get("LOADTEST_WAIT", "1,3"),
         help="Think time between a person's actions, 'min,max' seconds.",
     )  # fmt: skip
+    parser.add_argument(
+        "--withdrawal-share", type=float, default=0.025,
+        help="Share of progress reports that withdraw a commitment (default: the demo's 2.5%%).",
+    )  # fmt: skip
     parser.add_argument("--workers", type=int, default=None, help="Override gunicorn.conf.py.")
     parser.add_argument("--threads", type=int, default=None, help="Override gunicorn.conf.py.")
     args = parser.parse_args()
-    if args.users > 3 * args.accounts:
+    if args.users > 3 * min(args.accounts, args.official_accounts):
         parser.error("--users may be at most three times --accounts (one account each).")
     url = database_url(args.database_url or None, str(CACHE_DIR))
     served = prepare(url, args)

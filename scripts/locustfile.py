@@ -3,12 +3,14 @@
 Run by scripts/loadtest.py (`locust -f scripts/locustfile.py --headless ...`), which passes:
 LOADTEST_ACCOUNTS (a JSON file: emails by role, their password, filter query strings),
 LOADTEST_WARMUP (seconds whose figures are dropped), LOADTEST_WAIT ("min,max" think time in
-seconds) and LOADTEST_SUMMARY (where to write the figures as JSON).
+seconds), LOADTEST_WITHDRAWAL_SHARE (of progress reports) and LOADTEST_SUMMARY (where to
+write the figures as JSON).
 
 Each simulated person signs in once, with the real form and its CSRF token, and then works:
 - officials open My commitments, open one and report progress with the real progress form;
 - organizers open the map page, the map data and the dashboard, with and without filters;
-- staff open the follow-up queue with filters, a commitment from it, and log a contact.
+- staff sign in with their password and authenticator code, as production asks, then open
+  the follow-up queue with filters, a commitment from it, and log a contact.
 Every person connects from an address of their own on the loopback network (127.0.x.y), as
 real people do from their own machines, so per-address limits (login throttling) apply
 to each of them rather than to the whole crowd at once.
@@ -25,11 +27,14 @@ import time
 from datetime import UTC, datetime
 
 import gevent
+import pyotp
 from locust import HttpUser, between, events, task
 from requests.adapters import HTTPAdapter
 
 ACCOUNTS = json.loads(open(os.environ["LOADTEST_ACCOUNTS"]).read())  # noqa: SIM115
 WARMUP = float(os.environ.get("LOADTEST_WARMUP", "10"))
+# The share of progress reports that withdraw a commitment (--withdrawal-share).
+WITHDRAWAL_SHARE = float(os.environ.get("LOADTEST_WITHDRAWAL_SHARE", "0.025"))
 WAIT_MIN, WAIT_MAX = (float(x) for x in os.environ.get("LOADTEST_WAIT", "1,3").split(","))
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -67,6 +72,10 @@ class Person(HttpUser):
     def on_start(self) -> None:
         n = next(_next_address)
         self.client.mount("http://", SourceAddressAdapter(f"127.0.{n // 250}.{n % 250 + 2}"))
+        self.sign_in()
+
+    def sign_in(self) -> None:
+        """Signs in as the next account of the role nobody has taken yet."""
         emails = ACCOUNTS[self.role]
         self.email = emails[next(_next_account[self.role]) % len(emails)]
         page = self.client.get("/login", name="/login")
@@ -77,8 +86,21 @@ class Person(HttpUser):
             name="POST /login",
             catch_response=True,
         ) as response:
-            if response.status_code != 200 or "/logout" not in response.text:
+            if response.url.endswith("/login/code"):
+                response.success()  # staff: the second step follows
+            elif response.status_code != 200 or "/logout" not in response.text:
                 response.failure(f"sign-in failed for {self.email}: {response.status_code}")
+                return
+        if response.url.endswith("/login/code"):
+            code = pyotp.TOTP(ACCOUNTS["second_factor_secret"]).now()
+            with self.client.post(
+                "/login/code",
+                data={"code": code, "csrf_token": _csrf(response)},
+                name="POST /login/code",
+                catch_response=True,
+            ) as second:
+                if second.status_code != 200 or "/logout" not in second.text:
+                    second.failure(f"code refused for {self.email}: {second.status_code}")
 
     def get(self, path: str, name: str, expect: str | None = None):
         with self.client.get(path, name=name, catch_response=True) as response:
@@ -110,20 +132,28 @@ class Official(Person):
         if not ids:
             mine.failure("no commitments listed")
             return
-        cid = random.choice(ids)
-        page = self.get(f"/commitments/{cid}", "/commitments/[id]")
-        select = STAGE_SELECT.search(page.text)
-        version = VERSION.search(page.text)
-        if not select or not version:
-            page.failure("no progress form")
+        # A share of reports withdraw (WITHDRAWAL_SHARE: the demo campaign's histories have 5%
+        # of commitments end withdrawn, about 2.5% of their timeline entries); choosing among
+        # the offered stages alone withdrew in a quarter of them, as implemented commitments
+        # offer nothing else, and each withdrawal recomputes every public figure at once.
+        # An official opens one with news, looking at up to three.
+        withdraw = random.random() < WITHDRAWAL_SHARE
+        for cid in random.sample(ids, min(3, len(ids))):
+            page = self.get(f"/commitments/{cid}", "/commitments/[id]")
+            select = STAGE_SELECT.search(page.text)
+            version = VERSION.search(page.text)
+            if not select or not version:
+                page.failure("no progress form")
+                return
+            stage = _next_stage(OPTION.findall(select.group(1)), withdraw=withdraw)
+            if stage is not None:
+                break
+        else:
+            # Nothing to report on these: the next official at this desk takes over, so
+            # the run keeps a steady stream of reports (the sign-in is measured too).
+            self.client.post("/logout", data={"csrf_token": _csrf(page)}, name="POST /logout")
+            self.sign_in()
             return
-        stages = OPTION.findall(select.group(1))
-        # Forward most of the time; stall, withdraw and renew now and then, as people do.
-        forward = [s for s in stages if s in MAIN_LINE]
-        others = [s for s in stages if s not in MAIN_LINE]
-        stage = random.choice(
-            forward if forward and (random.random() < 0.85 or not others) else others
-        )
         with self.client.post(
             f"/commitments/{cid}/progress",
             data={
@@ -134,7 +164,7 @@ class Official(Person):
                 "evidence_url": "",
                 "note": "Reported during the load test.",
             },
-            name="POST /commitments/[id]/progress",
+            name="POST /commitments/[id]/progress" + (" (withdrawn)" if withdraw else ""),
             allow_redirects=False,
             catch_response=True,
         ) as response:
@@ -182,7 +212,9 @@ class Staff(Person):
     @task
     def work_the_queue(self) -> None:
         query = random.choice(ACCOUNTS["queue_filters"])
-        queue = self.get(f"/staff/queue?{query}", "/staff/queue?(filtered)", expect="queue")
+        queue = self.get(
+            f"/staff/queue?{query}", "/staff/queue?(filtered)", expect="<h1>Follow-up queue</h1>"
+        )
         ids = STAFF_COMMITMENT.findall(queue.text)
         if not ids:
             return  # an empty queue for this filter is a fine answer
@@ -205,6 +237,20 @@ class Staff(Person):
                 response.failure(f"contact not logged: {response.status_code}")
                 return
         self.get(response.headers["Location"], "/staff/commitments/[id]", expect="Contact logged.")
+
+
+def _next_stage(offered: list[str], *, withdraw: bool) -> str | None:
+    """What an official reports: a withdrawal when they came to withdraw; otherwise the
+    next step on the main line most of the time, or stalled, or resuming a stalled or
+    renewing a withdrawn one. None: nothing to report (an implemented commitment, which
+    can only be withdrawn)."""
+    if withdraw:
+        return "withdrawn" if "withdrawn" in offered else None
+    forward = [s for s in offered if s in MAIN_LINE]
+    others = [s for s in offered if s not in MAIN_LINE and s != "withdrawn"]
+    if forward and (random.random() < 0.85 or not others):
+        return forward[0]
+    return random.choice(others) if others else None
 
 
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)

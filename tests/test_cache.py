@@ -134,6 +134,7 @@ def test_a_withdrawal_leaves_the_map_and_the_home_page_at_once_whatever_the_lag(
     """Progress may lag, but a withdrawn commitment is one the official asked to take back."""
     lag(600)
     assert stage_on_map(client) == "Pledged"
+    assert "<strong>1</strong> jurisdiction has committed" in client.get("/").get_data(as_text=True)
     official = signed_in(app, "ana@example.org")
     withdrawn = official.post(
         f"/commitments/{town_commitment.id}/progress",
@@ -143,6 +144,18 @@ def test_a_withdrawal_leaves_the_map_and_the_home_page_at_once_whatever_the_lag(
     assert db.session.get(type(town_commitment), town_commitment.id).stage == Stage.WITHDRAWN
     assert stage_on_map(client) is None  # a visitor who never wrote anything
     assert "First" not in client.get("/map/").get_data(as_text=True)
+    assert "<strong>1</strong> jurisdiction has" not in client.get("/").get_data(as_text=True)
+
+
+def test_the_home_page_counts_a_new_commitment_within_the_lag(app, client, lag, make, catalog):
+    """Its counts are cached like the map's (one scan of the commitments per lag)."""
+    town = make.jurisdiction("Second", "MN", key="second", latitude=45.0, longitude=-93.0)
+    lag(600)
+    assert "<strong>1</strong> jurisdiction has" not in client.get("/").get_data(as_text=True)
+    make.commitment(make.user(name="Ola New", jurisdiction=town), catalog[0])
+    assert "<strong>1</strong> jurisdiction has" not in client.get("/").get_data(as_text=True)
+    lag(0)
+    assert "<strong>1</strong> jurisdiction has" in client.get("/").get_data(as_text=True)
 
 
 def test_verifying_an_official_names_them_at_once_whatever_the_lag(app, client, lag, make, catalog):

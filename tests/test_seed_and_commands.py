@@ -1,5 +1,6 @@
 """The flask commands: seed, demo-data and create-user; the load test's accounts."""
 
+import pyotp
 import pytest
 from sqlalchemy import func, select
 
@@ -112,14 +113,18 @@ def test_demo_data_explains_when_the_catalog_is_missing(runner):
     assert "run `flask --app wsgi seed` first" in result.output
 
 
-def test_load_test_accounts_sign_in_and_the_officials_own_commitments(runner, make, client, auth):
+def test_load_test_accounts_sign_in_and_the_officials_own_commitments(
+    runner, make, client, auth, app, monkeypatch
+):
     runner.invoke(args=["seed", "--skip-gazetteer"])
     for n in range(10):
         make.jurisdiction(f"Load Town {n}", "MN", key=f"load{n}", population=1000 * n)
     generate_demo_campaign(jurisdictions=10, commitments=30)
+    secret = pyotp.random_base32()
     emails = add_load_test_accounts(
-        officials=3, organizers=2, staff=2, password="load test password 1"
-    )
+        officials=3, organizers=2, staff=2, password="load test password 1",
+        second_factor_secret=secret,
+    )  # fmt: skip
     db.session.commit()
 
     assert emails["official"] == [f"load-official-{n}@example.org" for n in range(3)]
@@ -128,11 +133,19 @@ def test_load_test_accounts_sign_in_and_the_officials_own_commitments(runner, ma
         assert official.role == Role.OFFICIAL
         owned = select(func.count()).where(Commitment.official_id == official.id)
         assert db.session.scalar(owned) >= 1
-    for role in ("organizer", "staff"):
-        assert len(emails[role]) == 2
-        auth.login(emails[role][1], "load test password 1")
-        assert client.get("/account").status_code == 200
-        auth.logout()
+    assert len(emails["organizer"]) == 2
+    auth.login(emails["organizer"][1], "load test password 1")
+    assert client.get("/account").status_code == 200
+    auth.logout()
+    # Staff sign in as production asks of them: the password, then their app's code.
+    monkeypatch.setitem(app.config, "REQUIRE_STAFF_SECOND_FACTOR", True)
+    assert len(emails["staff"]) == 2
+    response = auth.login(emails["staff"][1], "load test password 1")
+    assert response.headers["Location"].endswith("/login/code")
+    response = client.post("/login/code", data={"code": pyotp.TOTP(secret).now()})
+    assert response.status_code == 302
+    assert "Follow-up queue" in client.get("/staff/queue").text
+    auth.logout()
     response = auth.login(emails["official"][0], "load test password 1")
     assert response.headers["Location"].endswith("/commitments/")
     with pytest.raises(DemoError, match="already has load-test accounts"):

@@ -541,7 +541,15 @@ def jurisdictions_committed_per_policy(viewer) -> dict[int, int]:
     Staff count every commitment; anyone else the named ones plus, per policy, the
     released count of jurisdictions with only unnamed commitments to it (disclosure.py).
     """
+    from campaign.figures.cache import cached
+
+    # Cached like the map's figures (one scan of the commitments): the home page is where
+    # everyone lands, signing in and out.
     staff = can_see_private_commitments(viewer)
+    return cached(("committed-per-policy", staff), lambda: _committed_per_policy(staff=staff))
+
+
+def _committed_per_policy(*, staff: bool) -> dict[int, int]:
     visible = true() if staff else scope_named(PUBLIC_SCOPE)
     stmt = (
         select(Commitment.policy_id, func.count(func.distinct(Commitment.jurisdiction_id)))

@@ -28,9 +28,15 @@ class VerificationError(ValueError):
 
 
 def awaiting_verification() -> Select:
-    """The ids of active officials staff have not verified yet (a few, so `IN` stays cheap)."""
-    return select(User.id).where(
-        User.verified_at.is_(None), User.role == Role.OFFICIAL, User.active.is_(True)
+    """The ids of active officials staff have not verified yet (a few, so `IN` stays cheap).
+
+    SQLite is told to find them by the verified_at index: with its statistics from a
+    campaign whose accounts were verified in bulk (one timestamp each), it scanned every
+    account instead, three times per queue query (20 ms for a page of two rows)."""
+    return (
+        select(User.id)
+        .where(User.verified_at.is_(None), User.role == Role.OFFICIAL, User.active.is_(True))
+        .with_hint(User, "INDEXED BY ix_user_verified_at", "sqlite")
     )
 
 
