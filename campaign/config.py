@@ -100,10 +100,6 @@ class Config:
     # Map and dashboard figures may show progress reports and new commitments this many
     # seconds late (never a write that hides something); see campaign/figures/cache.py.
     AGGREGATE_MAX_LAG_SECONDS = float(os.environ.get("AGGREGATE_MAX_LAG_SECONDS", "30"))
-    # The background keeper that refreshes recently asked-for figures before anyone asks
-    # again (figures/cache.py). On by default: `make loadtest` with and without it is in
-    # docs/performance.md. Off, a figure past the lag is recomputed by the next request.
-    FIGURES_KEEPER = os.environ.get("FIGURES_KEEPER", "1") == "1"
     # How long a password reset link works, in seconds.
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600"))
     # Invitations to claim an imported account (campaign/accounts/invitations.py).

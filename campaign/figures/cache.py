@@ -18,11 +18,10 @@ process reaches every other worker's cached figures: nothing needs to be told.
 - A value computed from other cached values (the map's data from its figures) reuses them
   while they are younger than REFRESH_AT of the lag, and is stored as old as the oldest of
   them: computing it does not compute them again, and it is never newer than its parts.
-- Figures asked for recently (within KEEP_FOR_LAGS lags; the MAX_KEPT asked for most
-  recently) are kept fresh by the process
-  ahead of the next request: when one passes REFRESH_AT of the lag and data has changed, it is
-  recomputed in the background although nobody asked yet, so a request rarely has to
-  wait for a computation past the full lag. Unchanged data costs one revision read.
+- Nothing recomputes a figure nobody asks for. A background keeper that refreshed every
+  figure asked for recently, ahead of the next request, was measured with `make loadtest`
+  on and off (docs/performance.md, 2026-12-04) and did not pay: the same CPU per request
+  and p95 within the runs' noise. It was removed with the state it needed.
 
 With AGGREGATE_MAX_LAG_SECONDS = 0 (the testing config) every write shows at once.
 """
@@ -50,17 +49,10 @@ from campaign.extensions import db
 
 T = TypeVar("T")
 _MAX_ENTRIES = 512
-# How long after its last request a figure is still kept fresh, in lags (30 s lag: 5 min).
-KEEP_FOR_LAGS = 10
-# At most this many figures are kept fresh, those asked for most recently: someone walking
-# through hundreds of filter combinations would otherwise keep the one background thread
-# recomputing them for minutes while the figures everyone uses wait. `make loadtest` keeps
-# about 85.
-MAX_KEPT = 256
-KEEPER_TICK_SECONDS = 1.0
-# A figure older than this fraction of the lag is recomputed in the background: late enough
-# that under steady writes each figure is computed about once per lag (at half the lag, it
-# was twice), early enough that a recomputation (under 2 s at national size) ends within it.
+# A figure older than this fraction of the lag is recomputed in the background when asked
+# for: late enough that under steady writes each figure is computed about once per lag (at
+# half the lag, it was twice), early enough that a recomputation (under 2 s at national
+# size) ends within it.
 REFRESH_AT = 0.75
 
 
@@ -82,21 +74,6 @@ _lock = threading.Lock()
 _computing: dict[tuple, list] = {}  # key -> [lock, holders and waiters]
 _refreshing: dict[tuple, Future] = {}
 _refresher: ThreadPoolExecutor | None = None
-
-
-@dataclass
-class _Kept:
-    key: tuple
-    compute: Callable[[], object]
-    run: Callable  # runs a function in a copy of the request that asked for the figure
-    lag: float
-    asked_at: float
-    full_key: tuple  # where the figure was last stored
-
-
-# (database, *key) -> what the keeper needs, the most recently asked for last
-_kept: OrderedDict[tuple, _Kept] = OrderedDict()
-_keeper: threading.Thread | None = None
 
 
 @dataclass
@@ -181,8 +158,6 @@ def cached(
         # number may not exist yet).
         floor = min(_source().seen(), now.revision)
     lag = max_lag()
-    if lag and _building.get() is None:
-        _keep(now.database, key, compute, lag, full_key)
     entry = _get(full_key)
     if entry is not None and entry.revision >= floor:
         age = time.monotonic() - entry.computed_at
@@ -208,7 +183,6 @@ def cached(
 def clear() -> None:
     with _lock:
         _entries.clear()
-        _kept.clear()
 
 
 def wait_for_refreshes(timeout: float = 30) -> None:
@@ -330,51 +304,6 @@ def _submit(full_key: tuple, run: Callable, key: tuple, compute: Callable[[], ob
     return True
 
 
-def _keep(database: str, key: tuple, compute: Callable[[], object], lag: float, full_key) -> None:
-    """Note that a request asked for this figure, for the keeper (started on first use)."""
-    global _keeper
-    if not has_request_context() or not current_app.config.get("FIGURES_KEEPER", True):
-        return
-    kept_key = (database, *key)
-    now = time.monotonic()
-    with _lock:
-        kept = _kept.get(kept_key)
-        if kept is not None:
-            kept.asked_at, kept.lag, kept.full_key = now, lag, full_key
-            _kept.move_to_end(kept_key)
-            return
-    kept = _Kept(key, compute, copy_current_request_context(_refresh_now), lag, now, full_key)
-    with _lock:
-        _kept[kept_key] = kept
-        while len(_kept) > MAX_KEPT:
-            _kept.popitem(last=False)
-        if _keeper is None or not _keeper.is_alive():
-            _keeper = threading.Thread(target=_keep_fresh, name="figures-keeper", daemon=True)
-            _keeper.start()
-
-
-def _keep_fresh() -> None:
-    """The keeper: each tick, queue a refresh of every kept figure past REFRESH_AT of its lag."""
-    while True:
-        time.sleep(KEEPER_TICK_SECONDS)
-        now = time.monotonic()
-        with _lock:
-            for kept_key in [
-                k for k, kept in _kept.items() if now - kept.asked_at > kept.lag * KEEP_FOR_LAGS
-            ]:
-                del _kept[kept_key]
-            due = []
-            for kept in _kept.values():
-                if kept.full_key in _computing:  # a request is computing it right now
-                    continue
-                entry = _entries.get(kept.full_key)
-                if entry is None or now - entry.computed_at >= kept.lag * REFRESH_AT:
-                    due.append(kept)
-        for kept in due:
-            if not _submit(kept.full_key, kept.run, kept.key, kept.compute):
-                return  # the interpreter is shutting down
-
-
 def _forget_refresh(full_key: tuple) -> None:
     with _lock:
         _refreshing.pop(full_key, None)
@@ -399,15 +328,7 @@ def _refresh_now(key: tuple, compute: Callable[[], object]) -> None:
                 with _lock:
                     if _entries.get(full_key) is entry:
                         _entries[full_key] = _Entry(entry.value, entry.revision, checked_at)
-        with _lock:
-            kept = _kept.get((now.database, *key))
-            if kept is not None:
-                kept.full_key = full_key
     except Exception:
+        # The stale value stays; the next request past the lag computes it itself.
         current_app.logger.exception("Recomputing cached figures %r failed", key)
         db.session.rollback()
-        # Not retried every tick from the same request's copy (whose user may have signed
-        # out since): the next request that asks for it is kept instead.
-        with _lock:
-            for kept_key in [k for k, kept in _kept.items() if kept.key == key]:
-                del _kept[kept_key]

@@ -76,7 +76,8 @@ class QueueFilter:
 
     def for_viewer(self, viewer: User) -> QueueFilter:
         """The same filter with "mine" made the viewer's id: what the queue is computed from,
-        so that a figure never reads who is signed in (the keeper runs with no one)."""
+        so that a figure never reads who is signed in (a background refresh may run after
+        its viewer signed out)."""
         if self.owner != "mine":
             return self
         return QueueFilter(str(viewer.id), self.state, self.policy, self.stage)
@@ -212,7 +213,7 @@ def cached_queue_page(today: date, flt: QueueFilter, page: int = 1) -> QueuePage
             ("queue-length", flt, today), lambda: queue_length(today, flt), own_writes_may_lag=True
         )
 
-    length()  # asked for here too, so that the keeper keeps it fresh (cache.py)
+    length()  # on every view, so that it is refreshed as it ages, not only with the page
     # Not keyed by the length: it changes every lag under steady work, and each page kept
     # per length it once had was recomputed in the background for minutes after.
     key = ("queue", flt, page, today)
