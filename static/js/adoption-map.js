@@ -48,6 +48,15 @@
     return SHADES[SHADES.length - 1];
   }
 
+  // Resolves once the browser has painted what the page holds now. Without it the outlines,
+  // drawn as their data arrives, waited for the markers to be made in the same task before
+  // anything showed (a 190 ms long task at national size).
+  function afterPaint(value) {
+    return new Promise(function (resolve) {
+      requestAnimationFrame(function () { setTimeout(function () { resolve(value); }, 0); });
+    });
+  }
+
   function fetchJSON(url) {
     return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); });
@@ -187,7 +196,7 @@
       return L.geoJSON(topojson.feature(statesTopo, statesTopo.objects.states), {
         style: { color: "#3a3b40", weight: 1, fillColor: "#ffffff", fillOpacity: 0 }
       }).addTo(statesLayer);
-    });
+    }).then(afterPaint);
     Promise.all([states, data])
       .then(function (loaded) {
         var outlines = loaded[0], figures = loaded[1];
