@@ -381,7 +381,7 @@ def main() -> None:
     parser.add_argument("--throttled-rounds", type=int, default=3)
     parser.add_argument("--rebuild", action="store_true", help="Build the campaign afresh.")
     args = parser.parse_args()
-    args.accounts, args.workers, args.threads = 100, None, None
+    args.accounts, args.official_accounts, args.workers, args.threads = 100, 100, None, None
     size = f"j{args.jurisdictions}-c{args.commitments}"
     folder = ROOT / "instance" / "bench" / size
     url = loadtest.prepare("sqlite:///unused", args, cache_dir=folder)

@@ -8,7 +8,8 @@ pinned version, copies each package's licence alongside its files, and writes
 
 Each package's files land flat in ``static/vendor/<package>/`` (``dist/`` is dropped, which
 keeps relative URLs such as Leaflet's ``images/layers.png`` working, and keeps clear of the
-``dist/`` line in ``.gitignore``). The licence is always saved as ``LICENSE``.
+``dist/`` line in ``.gitignore``). The licence is always saved as ``LICENSE``. The map's
+script and stylesheet are also joined into ``static/vendor/bundle/`` (BUNDLES below).
 
 Run from the repository root after ``npm ci``::
 
@@ -81,6 +82,51 @@ PINS: tuple[Pin, ...] = (
 )
 
 
+# The map's vendor files joined into one script and one stylesheet, in this order: a
+# browser on a slow link (or a Python server on a small machine) serves two requests
+# sooner than six, and the map draws nothing before all of them have run. Built from the
+# copies above, so a version bump rebuilds them; source-map comments are dropped (the maps
+# are not served) and Leaflet's image URLs are made relative to the bundle's folder.
+BUNDLE_DIR = "bundle"
+BUNDLES: dict[str, tuple[str, ...]] = {
+    "map.js": (
+        "leaflet/leaflet.js",
+        "leaflet.markercluster/leaflet.markercluster.js",
+        "topojson-client/topojson-client.min.js",
+    ),
+    "map.css": (
+        "leaflet/leaflet.css",
+        "leaflet.markercluster/MarkerCluster.css",
+        "leaflet.markercluster/MarkerCluster.Default.css",
+    ),
+}
+
+
+def bundle_text(vendor_dir: Path, name: str) -> str:
+    """One bundle's content, from the vendored files (each one's licence comment kept)."""
+    parts = []
+    for relative in BUNDLES[name]:
+        text = (vendor_dir / relative).read_text(encoding="utf-8")
+        text = "\n".join(
+            line for line in text.splitlines() if not line.startswith("//# sourceMappingURL=")
+        )
+        if name.endswith(".css"):
+            folder = relative.rsplit("/", 1)[0]
+            text = text.replace("url(images/", f"url(../{folder}/images/")
+        parts.append(f"/* {relative} */\n{text}\n")
+    return (";\n" if name.endswith(".js") else "").join(parts)
+
+
+def _bundles_to_write(vendor_dir: Path) -> list[tuple[Path, str]]:
+    wanted = []
+    for name in BUNDLES:
+        target = vendor_dir / BUNDLE_DIR / name
+        text = bundle_text(vendor_dir, name)
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            wanted.append((target, text))
+    return wanted
+
+
 class VendorError(Exception):
     """Something a person must fix before the files can be copied; the message says what."""
 
@@ -143,6 +189,10 @@ def vendor(node_modules: Path, vendor_dir: Path) -> list[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
         changed.append(target)
+    for target, text in _bundles_to_write(vendor_dir):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8", newline="\n")
+        changed.append(target)
     versions = vendor_dir / "VERSIONS.txt"
     if not versions.is_file() or versions.read_text(encoding="utf-8") != versions_text():
         versions.write_text(versions_text(), encoding="utf-8", newline="\n")
@@ -157,6 +207,8 @@ def stale(node_modules: Path, vendor_dir: Path) -> list[Path]:
         for source, target in planned_copies(node_modules, vendor_dir)
         if not _same_bytes(source, target)
     ]
+    if not result:  # bundles are built from the copies: only comparable once those are current
+        result += [target for target, _text in _bundles_to_write(vendor_dir)]
     versions = vendor_dir / "VERSIONS.txt"
     if not versions.is_file() or versions.read_text(encoding="utf-8") != versions_text():
         result.append(versions)

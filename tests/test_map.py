@@ -159,14 +159,17 @@ def test_geojson_export_is_rfc7946_and_matches_the_filter(client, campaign_data)
 def test_map_page_serves_every_asset_itself_and_stays_small(client, campaign_data):
     html = client.get("/map/").get_data(as_text=True)
     assert "cdn." not in html and "openstreetmap" not in html and "https://" not in html
-    for asset in (
-        "vendor/leaflet/leaflet.js",
-        "vendor/leaflet.markercluster/",
-        "vendor/topojson-client/",
-        "js/adoption-map.js",
-    ):
+    for asset in ("vendor/bundle/map.js", "vendor/bundle/map.css", "js/adoption-map.js"):
         assert asset in html
     assert len(html.encode()) < 300_000
+    # The bundle holds Leaflet and its plugins as vendored, and finds Leaflet's images.
+    script = client.get(re.search(r'src="([^"]*bundle/map\.js[^"]*)"', html).group(1))
+    assert script.status_code == 200
+    bundled = script.get_data(as_text=True)
+    assert "Leaflet 1.9.4" in bundled and "MarkerClusterGroup" in bundled and "topojson" in bundled
+    style = client.get(re.search(r'href="([^"]*bundle/map\.css[^"]*)"', html).group(1))
+    for image in re.findall(r"url\((\.\./leaflet/images/[^)]+)\)", style.get_data(as_text=True)):
+        assert client.get("/static/vendor/bundle/" + image).status_code == 200
 
 
 def test_cached_map_figures_are_left_out_of_garbage_collection(app, make, catalog):
