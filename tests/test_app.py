@@ -108,3 +108,14 @@ def test_a_basemap_appears_only_when_configured(app, client, catalog):
         assert "https://tiles.example.org/{z}/{x}/{y}.png" in html
     finally:
         app.config["MAP_TILE_URL"] = None
+
+
+def test_sqlite_connections_are_not_pinged_but_postgresql_ones_are(tmp_path):
+    """A file cannot drop a connection; a PostgreSQL server restart can."""
+    sqlite_url = f"sqlite:///{tmp_path / 'campaign.sqlite3'}"
+    sqlite_app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": sqlite_url})
+    assert "pool_pre_ping" not in sqlite_app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    postgresql_app = create_app(
+        {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@127.0.0.1/x"}
+    )
+    assert postgresql_app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True

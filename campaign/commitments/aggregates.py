@@ -70,7 +70,7 @@ class JurisdictionSummary(NamedTuple):
 
     @property
     def label(self) -> str:
-        if self.kind_value == _STATE_VALUE:  # not the enum's .value: a descriptor, 5 µs a row
+        if self.kind_value == JurisdictionKind.STATE.value:
             return self.name
         return f"{self.name}, {self.state}"
 
@@ -89,7 +89,6 @@ class JurisdictionSummary(NamedTuple):
         return LIVE_STAGES[self.furthest_index]
 
 
-_STATE_VALUE = JurisdictionKind.STATE.value
 _FURTHEST_FIRST = [
     LIVE_STAGES.index(stage)
     for stage in (Stage.IMPLEMENTED, Stage.PASSED, Stage.INTRODUCED, Stage.PLEDGED)
