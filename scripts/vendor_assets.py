@@ -9,7 +9,8 @@ pinned version, copies each package's licence alongside its files, and writes
 Each package's files land flat in ``static/vendor/<package>/`` (``dist/`` is dropped, which
 keeps relative URLs such as Leaflet's ``images/layers.png`` working, and keeps clear of the
 ``dist/`` line in ``.gitignore``). The licence is always saved as ``LICENSE``. The map's
-script and stylesheet are also joined into ``static/vendor/bundle/`` (BUNDLES below).
+script and stylesheet are also joined into ``static/vendor/bundle/`` (BUNDLES below), beside
+a lighter outline of the states drawn first (OUTLINE_NAME).
 
 Run from the repository root after ``npm ci``::
 
@@ -24,6 +25,7 @@ import json
 import shutil
 import sys
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -117,11 +119,65 @@ def bundle_text(vendor_dir: Path, name: str) -> str:
     return (";\n" if name.endswith(".js") else "").join(parts)
 
 
+# The states' outline the map draws first: us-atlas's states with each shared border
+# simplified (Douglas-Peucker) to OUTLINE_TOLERANCE degrees, about half a pixel at the
+# map's opening zoom. A third of the points, so Leaflet's first drawing, before its code is
+# optimised, takes a third of the time; the full states replace it once shaded.
+OUTLINE_NAME = "states-outline.json"
+OUTLINE_TOLERANCE = 0.04
+
+
+def _simplified(points: list[tuple[int, int]], scale: tuple[float, float]) -> list[int]:
+    """Indexes of the points Douglas-Peucker keeps (the ends always): borders shared by two
+    states are one arc, simplified once, so neighbours still meet exactly."""
+    sx, sy = scale
+    keep = {0, len(points) - 1}
+    spans = [(0, len(points) - 1)]
+    while spans:
+        first, last = spans.pop()
+        ax, ay = points[first][0] * sx, points[first][1] * sy
+        dx, dy = points[last][0] * sx - ax, points[last][1] * sy - ay
+        length2 = dx * dx + dy * dy
+        farthest, where = 0.0, None
+        for i in range(first + 1, last):
+            px, py = points[i][0] * sx - ax, points[i][1] * sy - ay
+            u = 0.0 if length2 == 0 else max(0.0, min(1.0, (px * dx + py * dy) / length2))
+            distance2 = (px - u * dx) ** 2 + (py - u * dy) ** 2
+            if distance2 > farthest:
+                farthest, where = distance2, i
+        if where is not None and farthest > OUTLINE_TOLERANCE**2:
+            keep.add(where)
+            spans += [(first, where), (where, last)]
+    return sorted(keep)
+
+
+def states_outline_text(vendor_dir: Path) -> str:
+    topology = json.loads((vendor_dir / "us-atlas" / "states-10m.json").read_text("utf-8"))
+    scale = tuple(topology["transform"]["scale"])
+    arcs = []
+    for arc in topology["arcs"]:  # quantized and delta-encoded (TopoJSON)
+        points, x, y = [], 0, 0
+        for step_x, step_y in arc:
+            x, y = x + step_x, y + step_y
+            points.append((x, y))
+        kept = [points[i] for i in _simplified(points, scale)]
+        arcs.append([list(kept[0])] + [[b[0] - a[0], b[1] - a[1]] for a, b in pairwise(kept)])
+    outline = {
+        "type": "Topology",
+        "bbox": topology["bbox"],
+        "transform": topology["transform"],
+        "objects": {"states": topology["objects"]["states"]},
+        "arcs": arcs,
+    }
+    return json.dumps(outline, separators=(",", ":")) + "\n"
+
+
 def _bundles_to_write(vendor_dir: Path) -> list[tuple[Path, str]]:
     wanted = []
-    for name in BUNDLES:
+    made = {name: bundle_text(vendor_dir, name) for name in BUNDLES}
+    made[OUTLINE_NAME] = states_outline_text(vendor_dir)
+    for name, text in made.items():
         target = vendor_dir / BUNDLE_DIR / name
-        text = bundle_text(vendor_dir, name)
         if not target.is_file() or target.read_text(encoding="utf-8") != text:
             wanted.append((target, text))
     return wanted

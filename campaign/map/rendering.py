@@ -82,12 +82,14 @@ def build_map(data_url: str, detail_url: str) -> RenderedMap:
             attr=current_app.config.get("MAP_TILE_ATTRIBUTION") or "Map tiles",
             name="Basemap",
         ).add_to(fmap)
-    states_url = url_for("static", filename="vendor/us-atlas/states-10m.json")
+    # A lighter outline is drawn first, the full states once shaded (scripts/vendor_assets.py).
+    outline_url = url_for("static", filename="vendor/bundle/states-outline.json")
     AdoptionLayers(
         {
             "dataUrl": data_url,
             "detailUrl": detail_url,
-            "statesUrl": states_url,
+            "outlineUrl": outline_url,
+            "statesUrl": url_for("static", filename="vendor/us-atlas/states-10m.json"),
             "countiesUrl": url_for("static", filename="vendor/us-atlas/counties-10m.json"),
         }
     ).add_to(fmap)
@@ -98,5 +100,5 @@ def build_map(data_url: str, detail_url: str) -> RenderedMap:
         scripts=js,
         body=Markup(root.html.render()),  # noqa: S704 - folium's own markup, no user text
         script=Markup(root.script.render()),  # noqa: S704 - config passes through tojson
-        preloads=[states_url, data_url],  # the states are drawn first (adoption-map.js)
+        preloads=[outline_url, data_url],  # the outline is drawn first (adoption-map.js)
     )

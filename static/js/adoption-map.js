@@ -2,10 +2,10 @@
 // the page with textContent or as a DOM text node, never as HTML: names and notes are typed by
 // people, and Leaflet's bindPopup/bindTooltip would parse a string as HTML.
 //
-// What the eye needs first comes first: the states (a 33 KB outline, shaded by the figures),
-// then the markers, clustered in small chunks so the page keeps answering input. The county
-// boundaries (200 KB compressed) load only when their layer is turned on, or the first time
-// the map is zoomed in to county level. Tooltips and popups are made when a marker is first
+// What the eye needs first comes first: the states (a light outline first, then the full
+// 33 KB states shaded by the figures), then the markers, clustered in small chunks so the
+// page keeps answering input. The county boundaries (200 KB compressed) load only when
+// their layer is turned on, or the first time the map is zoomed in to county level. Tooltips and popups are made when a marker is first
 // pointed at or clicked, not for all ~15,000 up front; a popup's detail is fetched per click.
 //
 // The data arrives columnar (campaign/map/encoding.py, whose decode_payload is the Python twin
@@ -190,16 +190,24 @@
     });
     control.addOverlay(markers, "Cities and other bodies");
 
-    // The states' outlines are drawn as soon as they arrive (a sixth of the bytes of the
-    // figures), then shaded, labelled and joined by the markers once the figures are in.
-    var states = fetchJSON(config.statesUrl).then(function (statesTopo) {
-      return L.geoJSON(topojson.feature(statesTopo, statesTopo.objects.states), {
-        style: { color: "#3a3b40", weight: 1, fillColor: "#ffffff", fillOpacity: 0 }
+    // A light outline of the states is drawn as soon as it arrives (a third of the points:
+    // Leaflet's first drawing is its slowest), and painted before anything else is done.
+    // The full states then replace it, shaded and labelled, joined by the markers.
+    var outlineStyle = { color: "#3a3b40", weight: 1, fillColor: "#ffffff", fillOpacity: 0 };
+    var outline = fetchJSON(config.outlineUrl).then(function (topo) {
+      return L.geoJSON(topojson.feature(topo, topo.objects.states), {
+        style: outlineStyle, interactive: false
       }).addTo(statesLayer);
     }).then(afterPaint);
+    var states = outline.then(function () { return fetchJSON(config.statesUrl); });
     Promise.all([states, data])
       .then(function (loaded) {
-        var outlines = loaded[0], figures = loaded[1];
+        var statesTopo = loaded[0], figures = loaded[1];
+        var outlines = L.geoJSON(topojson.feature(statesTopo, statesTopo.objects.states), {
+          style: outlineStyle
+        });
+        statesLayer.clearLayers();
+        outlines.addTo(statesLayer);
         var stateSteps = breaks(Object.values(figures.states));
         outlines.eachLayer(function (layer) {
           var f = layer.feature, fill = shade(figures.states[f.id], stateSteps);
