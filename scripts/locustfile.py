@@ -6,8 +6,9 @@ LOADTEST_WARMUP (seconds whose figures are dropped), LOADTEST_WAIT ("min,max" th
 seconds), LOADTEST_WITHDRAWAL_SHARE (of progress reports) and LOADTEST_SUMMARY (where to
 write the figures as JSON).
 
-Each simulated person signs in once, with the real form and its CSRF token, and then works:
-- officials open My commitments, open one and report progress with the real progress form;
+Each simulated person signs in with the real form and its CSRF token, and then works:
+- officials open My commitments, open one and report progress with the real progress form
+  (one with nothing left to report signs out, and the next official signs in);
 - organizers open the map page, the map data and the dashboard, with and without filters;
 - staff sign in with their password and authenticator code, as production asks, then open
   the follow-up queue with filters, a commitment from it, and log a contact.

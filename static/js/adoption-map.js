@@ -5,8 +5,9 @@
 // What the eye needs first comes first: the states (a light outline first, then the full
 // 33 KB states shaded by the figures), then the markers, clustered in small chunks so the
 // page keeps answering input. The county boundaries (200 KB compressed) load only when
-// their layer is turned on, or the first time the map is zoomed in to county level. Tooltips and popups are made when a marker is first
-// pointed at or clicked, not for all ~15,000 up front; a popup's detail is fetched per click.
+// their layer is turned on, or the first time the map is zoomed in to county level.
+// Tooltips and popups are made when a marker is first pointed at or clicked, not for all
+// ~15,000 up front; a popup's detail is fetched per click.
 //
 // The data arrives columnar (campaign/map/encoding.py, whose decode_payload is the Python twin
 // of decodePayload below).
