@@ -280,28 +280,23 @@ class _computing_lock:
 
 
 def _refresh_later(full_key: tuple, key: tuple, compute: Callable[[], object]) -> None:
-    """Recompute in this process's one background thread, unless already under way."""
+    """Recompute in this process's one background thread, unless already under way. If the
+    executor refuses work (the interpreter is shutting down), the stale value simply stays."""
+    global _refresher
     if not has_request_context():
         return
-    _submit(full_key, copy_current_request_context(_refresh_now), key, compute)
-
-
-def _submit(full_key: tuple, run: Callable, key: tuple, compute: Callable[[], object]) -> bool:
-    """Queue a recomputation; False if the executor refuses work (the interpreter is
-    shutting down), when the stale value simply stays."""
-    global _refresher
+    run = copy_current_request_context(_refresh_now)
     with _lock:
         if full_key in _refreshing:
-            return True
+            return
         if _refresher is None:
             _refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="figures")
         try:
             future = _refresher.submit(run, key, compute)
         except RuntimeError:
-            return False
+            return
         _refreshing[full_key] = future
     future.add_done_callback(lambda _f: _forget_refresh(full_key))
-    return True
 
 
 def _forget_refresh(full_key: tuple) -> None:
