@@ -303,3 +303,68 @@ def test_one_more_unnamed_commitment_changes_only_figures_of_large_cells(world, 
             f"{key}: {before.get(key)} -> {after.get(key)} with only "
             f"{held_before} -> {held_after} jurisdictions holding unnamed commitments"
         )
+
+
+def _named(row: Row) -> bool:
+    return row.visibility == Visibility.PUBLIC and row.verified and row.stage != Stage.WITHDRAWN
+
+
+def _expected_release(world, campaign: list[Row]) -> dict:
+    """The released blocks by this test's own reading of disclosure.py's rules (each row
+    has an official of its own)."""
+    enough = K + 1
+    unnamed = [r for r in campaign if r.unnamed]
+    released = {}
+    for state in STATES:
+        here = [r for r in unnamed if r.state == state]
+        if len({r.place for r in here}) >= enough:
+            released[state] = len(here)
+    held = [r for r in unnamed if r.state not in released]
+    nation = sum(released.values()) + (len(held) if len({r.place for r in held}) >= enough else 0)
+    named_places = {r.place for r in campaign if _named(r)}
+    only_places = {r.place for r in unnamed} - named_places
+    per_policy = {}
+    for index, policy in enumerate(world["policies"]):
+        named_here = {r.place for r in campaign if _named(r) and r.policy == index}
+        places = {r.place for r in unnamed if r.policy == index} - named_here
+        if len(places) >= enough:
+            per_policy[policy.id] = len(places)
+    their_places = {r.place for r in unnamed}
+    return {
+        "states": released,
+        "nation": nation,
+        "places": len(only_places) if len(only_places) >= enough else 0,
+        "officials": len(unnamed) if len(their_places) >= enough else 0,
+        "policies": per_policy,
+    }
+
+
+@settings(
+    max_examples=120,  # a few seconds: the release alone is computed
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(campaign=campaigns)
+def test_the_released_blocks_are_what_the_rules_say(world, campaign):
+    from campaign.commitments.disclosure import release
+
+    try:
+        for n, row in enumerate(campaign):
+            _make(world, row, n)
+        db.session.commit()
+        cache.clear()
+        found = release()
+    finally:
+        db.session.rollback()
+        db.session.execute(delete(TimelineEntry))
+        db.session.execute(delete(Commitment))
+        db.session.execute(delete(User).where(User.role == Role.OFFICIAL))
+        db.session.commit()
+    assert {
+        "states": found.state_commitments,
+        "nation": found.nation_commitments,
+        "places": found.nation_jurisdictions,
+        "officials": found.nation_officials,
+        "policies": found.policy_jurisdictions,
+    } == _expected_release(world, campaign)

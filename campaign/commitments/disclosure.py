@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from flask import current_app
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 
 from campaign.commitments.filters import AdoptionFilter
 from campaign.commitments.models import Commitment, Visibility
@@ -117,21 +117,30 @@ def release() -> Release:
     return cached(("disclosure-release", min_jurisdictions()), _compute_release)
 
 
+def _covering(stmt):
+    """Read the commitments through the covering index `ix_commitment_figures` on SQLite,
+    as the figures' scans do: planned alone, the state blocks walked every jurisdiction
+    and fetched its commitments from the table (170 ms at national size, against 35)."""
+    return stmt.with_hint(Commitment, "INDEXED BY ix_commitment_figures", "sqlite")
+
+
 def _compute_release() -> Release:
     enough = min_jurisdictions() + 1
     unnamed = unnamed_condition()
     named = named_live_condition()
 
     state_blocks = db.session.execute(
-        select(
-            Jurisdiction.state,
-            func.count(Commitment.id),
-            func.count(func.distinct(Commitment.jurisdiction_id)),
+        _covering(
+            select(
+                Jurisdiction.state,
+                func.count(Commitment.id),
+                func.count(func.distinct(Commitment.jurisdiction_id)),
+            )
+            .select_from(Commitment)
+            .join(Jurisdiction, Jurisdiction.id == Commitment.jurisdiction_id)
+            .where(unnamed)
+            .group_by(Jurisdiction.state)
         )
-        .select_from(Commitment)
-        .join(Jurisdiction, Jurisdiction.id == Commitment.jurisdiction_id)
-        .where(unnamed)
-        .group_by(Jurisdiction.state)
     ).all()
     released = {state: n for state, n, places in state_blocks if places >= enough}
     held_commitments = sum(n for state, n, _p in state_blocks if state not in released)
@@ -139,41 +148,44 @@ def _compute_release() -> Release:
     # Jurisdictions do not span states, so the held states' places add up exactly.
     nation = sum(released.values()) + (held_commitments if held_places >= enough else 0)
 
-    named_places = select(Commitment.jurisdiction_id).where(named)
+    named_places = _covering(select(Commitment.jurisdiction_id).where(named))
     only_places = db.session.scalar(
-        select(func.count(func.distinct(Commitment.jurisdiction_id))).where(
-            unnamed, Commitment.jurisdiction_id.not_in(named_places)
+        _covering(
+            select(func.count(func.distinct(Commitment.jurisdiction_id))).where(
+                unnamed, Commitment.jurisdiction_id.not_in(named_places)
+            )
         )
     )
-    named_officials = select(Commitment.official_id).where(named)
+    named_officials = _covering(select(Commitment.official_id).where(named))
     only_officials, their_places = db.session.execute(
-        select(
-            func.count(func.distinct(Commitment.official_id)),
-            func.count(func.distinct(Commitment.jurisdiction_id)),
-        ).where(unnamed, Commitment.official_id.not_in(named_officials))
+        _covering(
+            select(
+                func.count(func.distinct(Commitment.official_id)),
+                func.count(func.distinct(Commitment.jurisdiction_id)),
+            ).where(unnamed, Commitment.official_id.not_in(named_officials))
+        )
     ).one()
 
-    # The named rule once, as in the queries above: (policy, place) pairs named already,
-    # left out by an anti-join. (A row-value NOT IN over the same pairs took SQLite 40 s at
-    # national size, rescanning the pairs for every commitment; this takes a fraction.)
-    named_pairs = (
-        select(Commitment.policy_id, Commitment.jurisdiction_id)
-        .where(named)
-        .distinct()
-        .subquery("named_pairs")
-    )
-    per_policy = db.session.execute(
-        select(Commitment.policy_id, func.count(func.distinct(Commitment.jurisdiction_id)))
-        .select_from(Commitment)
-        .outerjoin(
-            named_pairs,
-            and_(
-                named_pairs.c.policy_id == Commitment.policy_id,
-                named_pairs.c.jurisdiction_id == Commitment.jurisdiction_id,
-            ),
+    # Per policy, the places with an unnamed commitment to it and no named one: the live
+    # commitments of verified officials that are named or unnamed, grouped by (policy,
+    # place), keeping the groups with no named one. One scan of the covering index; an
+    # anti-join against the named pairs took twice as long, and a row-value NOT IN over
+    # them took SQLite 40 s at national size.
+    has_named = func.max(case((Commitment.visibility == Visibility.PUBLIC, 1), else_=0))
+    pairs = (
+        _covering(
+            select(Commitment.policy_id.label("policy_id"))
+            .where(
+                Commitment.visibility.in_((Visibility.PUBLIC, Visibility.COUNTED)),
+                by_verified_official(),
+                active_condition(),
+            )
+            .group_by(Commitment.policy_id, Commitment.jurisdiction_id)
+            .having(has_named == 0)
         )
-        .where(unnamed, named_pairs.c.policy_id.is_(None))
-        .group_by(Commitment.policy_id)
+    ).subquery("unnamed_pairs")
+    per_policy = db.session.execute(
+        select(pairs.c.policy_id, func.count()).group_by(pairs.c.policy_id)
     ).all()
     return Release(
         state_commitments=released,
