@@ -2,10 +2,12 @@
 
 import csv
 import gc
+import gzip
 import io
 import json
 import re
 
+import brotli
 import pytest
 
 from campaign.accounts.roles import Role
@@ -68,6 +70,26 @@ def data(client, query=""):
 
 def point_keys(payload):
     return {p[0] for p in payload["points"]}
+
+
+@pytest.mark.parametrize(
+    ("accepted", "encoding"),
+    [("gzip, deflate, br", "br"), ("gzip, deflate", "gzip"), ("identity", None)],
+)
+def test_map_data_comes_compressed_as_the_client_can_read_it(
+    client, campaign_data, accepted, encoding
+):
+    plain = client.get("/map/data.json", headers={"Accept-Encoding": "identity"}).data
+    response = client.get("/map/data.json", headers={"Accept-Encoding": accepted})
+    assert response.headers.get("Content-Encoding") == encoding
+    assert "Accept-Encoding" in response.headers["Vary"]
+    body = response.data
+    if encoding == "br":
+        body = brotli.decompress(body)
+    elif encoding == "gzip":
+        body = gzip.decompress(body)
+    assert body == plain
+    assert "points" in json.loads(body)
 
 
 def test_public_map_names_public_commitments_and_not_a_lone_unnamed_one(client, campaign_data):

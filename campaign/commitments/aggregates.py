@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from sqlalchemy import Select, String, and_, case, func, select, type_coerce
+from sqlalchemy import Select, String, case, func, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from campaign.accounts.models import User
@@ -70,19 +70,11 @@ class JurisdictionSummary(NamedTuple):
 
     @property
     def label(self) -> str:
-        if self.kind_value == JurisdictionKind.STATE.value:
-            return self.name
-        return f"{self.name}, {self.state}"
+        return jurisdiction_label(self.name, self.kind_value, self.state)
 
     @property
     def furthest_index(self) -> int:
-        """The most advanced live stage any of its commitments has reached, as an index
-        into LIVE_STAGES."""
-        counts = self.stage_counts
-        for index in _FURTHEST_FIRST:
-            if counts[index]:
-                return index
-        return _STALLED_INDEX
+        return furthest_index(self.stage_counts)
 
     @property
     def furthest_stage(self) -> Stage:
@@ -94,6 +86,21 @@ _FURTHEST_FIRST = [
     for stage in (Stage.IMPLEMENTED, Stage.PASSED, Stage.INTRODUCED, Stage.PLEDGED)
 ]
 _STALLED_INDEX = LIVE_STAGES.index(Stage.STALLED)
+_STATE_KIND = JurisdictionKind.STATE.value
+
+
+def jurisdiction_label(name: str, kind_value: str, state: str) -> str:
+    """"Springfield, IL"; a state is its name alone."""
+    return name if kind_value == _STATE_KIND else f"{name}, {state}"
+
+
+def furthest_index(stage_counts: tuple[int, ...]) -> int:
+    """The most advanced live stage any of the commitments counted has reached, as an index
+    into LIVE_STAGES (for code reading the plain rows, as the map's data does)."""
+    for index in _FURTHEST_FIRST:
+        if stage_counts[index]:
+            return index
+    return _STALLED_INDEX
 
 
 @dataclass
@@ -131,21 +138,20 @@ class JurisdictionFigures:
 
 
 def jurisdiction_figures(flt: AdoptionFilter, scope: str) -> JurisdictionFigures:
-    """Named and countable commitments per jurisdiction, in one pass over the commitments."""
-    named = scope_named(scope)
+    """The commitments the scope may name, per jurisdiction, in one pass over them."""
 
-    def named_sum(condition=None):
-        when = named if condition is None else and_(named, condition)
-        return func.sum(case((when, 1), else_=0))
+    def at(stage: Stage):
+        return func.sum(case((Commitment.stage == stage, 1), else_=0))
 
+    # Every row read is one the scope names (_base's condition): the counts need no
+    # condition of their own, which SQLite would evaluate seven times per commitment.
     counts = (
         _base(
             [
                 Commitment.jurisdiction_id.label("jurisdiction_id"),
-                named_sum().label("named"),
-                func.count(func.distinct(case((named, Commitment.policy_id)))).label("policies"),
-                *[named_sum(Commitment.stage == s).label(s.value) for s in LIVE_STAGES],
-                func.count(Commitment.id).label("counted"),
+                func.count().label("named"),
+                func.count(func.distinct(Commitment.policy_id)).label("policies"),
+                *[at(stage).label(stage.value) for stage in LIVE_STAGES],
             ],
             flt,
             scope_named(scope),
@@ -165,7 +171,6 @@ def jurisdiction_figures(flt: AdoptionFilter, scope: str) -> JurisdictionFigures
         Jurisdiction.population,
         counts.c.named,
         counts.c.policies,
-        counts.c.counted,
         *[counts.c[stage.value] for stage in LIVE_STAGES],
     ).join(counts, counts.c.jurisdiction_id == Jurisdiction.id)
     rows: list[tuple] = []
@@ -174,13 +179,12 @@ def jurisdiction_figures(flt: AdoptionFilter, scope: str) -> JurisdictionFigures
     state_jurisdictions: dict[str, int] = defaultdict(int)
     named_population: dict[str, int] = defaultdict(int)
     county_kind, place_kind = JurisdictionKind.COUNTY.value, JurisdictionKind.PLACE.value
-    # Core rows, not the ORM's: nothing here is an entity, and this loop is the cost.
-    for row in db.session.connection().execute(stmt):
+    # Core rows, not the ORM's, fetched at once: nothing here is an entity, and this loop
+    # is the cost.
+    for row in db.session.connection().execute(stmt).all():
         (jid, key, name, kind, state, lat, lon, county, population, total, policies) = row[:11]
-        states[state] += row[11]
-        state_jurisdictions[state] += 1  # every row has a countable commitment
-        if not total:
-            continue
+        states[state] += total
+        state_jurisdictions[state] += 1
         county_of = key if kind == county_kind else county
         if county_of is not None:
             counties[county_of] += total
@@ -188,7 +192,7 @@ def jurisdiction_figures(flt: AdoptionFilter, scope: str) -> JurisdictionFigures
             named_population[state] += population
         rows.append(
             (jid, key, name, kind, state, lat, lon, county, population, total, policies,
-             tuple(row[12:]))
+             tuple(row[11:]))
         )  # fmt: skip
     other_states = 0
     if scope == PUBLIC_SCOPE and level_of(flt) is Level.NATION:

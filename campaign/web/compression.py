@@ -5,30 +5,40 @@ scope and filter, so it is compressed when cached instead of on each request: br
 browsers (every current one asks for it), gzip for other clients. Brotli at quality 5 is
 as quick as gzip here and a little smaller; quality 11 saves another sixth but took 1.8 s
 on the national map's data, on the path of the first request after a write.
+
+Each encoding is made when the first request asks for it, not with the JSON: after a
+withdrawal every payload is made again at once (figures/cache.py), and browsers ask only
+for brotli, scripts and tools only for gzip.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import dataclass
+from functools import cached_property
 
 import brotli
 from flask import Response, request
 
 
-@dataclass(frozen=True)
 class EncodedJSON:
-    body: bytes
-    gzipped: bytes
-    brotli: bytes
+    """The JSON, and each compressed form once asked for (two threads asking at the same
+    moment may both compress it: the same bytes, and no lock to hold)."""
+
+    def __init__(self, body: bytes):
+        self.body = body
+
+    @cached_property
+    def gzipped(self) -> bytes:
+        return gzip.compress(self.body, compresslevel=6, mtime=0)
+
+    @cached_property
+    def brotli(self) -> bytes:
+        return brotli.compress(self.body, quality=5)
 
 
 def encode_json(payload) -> EncodedJSON:
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    return EncodedJSON(
-        body, gzip.compress(body, compresslevel=6, mtime=0), brotli.compress(body, quality=5)
-    )
+    return EncodedJSON(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 def json_response(encoded: EncodedJSON) -> Response:
