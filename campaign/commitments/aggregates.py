@@ -90,7 +90,7 @@ _STATE_KIND = JurisdictionKind.STATE.value
 
 
 def jurisdiction_label(name: str, kind_value: str, state: str) -> str:
-    """"Springfield, IL"; a state is its name alone."""
+    """ "Springfield, IL"; a state is its name alone."""
     return name if kind_value == _STATE_KIND else f"{name}, {state}"
 
 
