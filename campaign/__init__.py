@@ -98,7 +98,12 @@ def register_extensions(app: Flask) -> None:
     # Every write to a table the figures read raises the data's counters (revision.py);
     # cached figures are keyed by them and by the reader's own latest write (cache.py).
     revision.track_writes()
-    cache.init_app(app, current=revision.current_pair, seen=revision.seen_revision)
+    cache.init_app(
+        app,
+        current=revision.current_pair,
+        seen=revision.seen_revision,
+        hiding_since=revision.hiding_since,
+    )
     from campaign.accounts.sessions import load_user
 
     # The cookies carry a sign-in's token, never the user id (accounts/sessions.py).

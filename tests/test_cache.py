@@ -147,6 +147,55 @@ def test_a_withdrawal_leaves_the_map_and_the_home_page_at_once_whatever_the_lag(
     assert "<strong>1</strong> jurisdiction has" not in client.get("/").get_data(as_text=True)
 
 
+def test_a_withdrawal_recomputes_only_the_figures_it_counted_in(
+    app, client, lag, make, catalog, monkeypatch
+):
+    """A withdrawal in Minnesota changes the nation's and Minnesota's figures at once; a
+    figure it never counted in (Texas, another policy) is carried over, not recomputed.
+    Making a commitment private may change any figure: all are computed again."""
+    from campaign.commitments import aggregates
+
+    mn = make.jurisdiction("First", "MN", key="first", latitude=45.0, longitude=-93.0)
+    tx = make.jurisdiction("Austin", "TX", key="austin", latitude=30.3, longitude=-97.7)
+    withdrawn = make.commitment(make.user(jurisdiction=mn), catalog[0])
+    kept = make.commitment(make.user(jurisdiction=tx), catalog[1])
+    computed = []
+    real = aggregates.jurisdiction_figures
+    monkeypatch.setattr(
+        aggregates,
+        "jurisdiction_figures",
+        lambda flt, scope: computed.append(flt.query_args()) or real(flt, scope),
+    )
+    queries = ["", "?state=MN", "?state=TX", f"?policy={catalog[1].slug}"]
+
+    def points(query: str) -> set[str]:
+        payload = decode_payload(client.get(f"/map/data.json{query}").get_json())
+        return {p[0] for p in payload["points"]}
+
+    lag(600)
+    before = {query: points(query) for query in queries}
+    assert before == {
+        "": {"first", "austin"},
+        "?state=MN": {"first"},
+        "?state=TX": {"austin"},
+        f"?policy={catalog[1].slug}": {"austin"},
+    }
+    computed.clear()
+
+    withdrawn.stage = Stage.WITHDRAWN  # as another worker process would
+    db.session.commit()
+    after = {query: points(query) for query in queries}
+    assert after == {**before, "": {"austin"}, "?state=MN": set()}
+    assert computed == [{}, {"state": "MN"}]
+    assert client.get("/map/?state=TX").status_code == 200  # the table, carried over too
+    assert computed == [{}, {"state": "MN"}]
+
+    kept.visibility = Visibility.PRIVATE
+    db.session.commit()
+    assert {query: points(query) for query in queries} == {query: set() for query in queries}
+    assert len(computed) == 2 + len(queries)
+
+
 def test_the_home_page_counts_a_new_commitment_within_the_lag(app, client, lag, make, catalog):
     """Its counts are cached like the map's (one scan of the commitments per lag)."""
     town = make.jurisdiction("Second", "MN", key="second", latitude=45.0, longitude=-93.0)

@@ -214,7 +214,11 @@ def cached_jurisdiction_figures(flt: AdoptionFilter, scope: str) -> Jurisdiction
     """The map's figures, cached (figures/cache.py): the dashboard's states come from them."""
     from campaign.figures.cache import cached
 
-    return cached(("map-figures", scope, flt.cache_key), lambda: jurisdiction_figures(flt, scope))
+    return cached(
+        ("map-figures", scope, flt.cache_key),
+        lambda: jurisdiction_figures(flt, scope),
+        unaffected_by=flt.unaffected_by,
+    )
 
 
 @dataclass

@@ -7,6 +7,7 @@ the form and ignored, never a 500.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from flask import render_template
@@ -69,6 +70,29 @@ class AdoptionFilter:
                 )
             )
         return conditions
+
+    def covers(self, footprint: Mapping) -> bool:
+        """Whether a commitment counted where `footprint` says (models.withdrawal_footprint)
+        is one of the commitments conditions() selects: the same rules, read from the
+        footprint's values instead of the tables (tests/test_filters.py holds them equal)."""
+        if self.state and footprint["state"] != self.state:
+            return False
+        if self.policy and footprint["policy"] != self.policy:
+            return False
+        if self.priority and footprint["priority"] != self.priority:
+            return False
+        if self.hostile_only and not footprint["hostile"]:
+            return False
+        stage = Stage(footprint["stage"])
+        if stage == Stage.WITHDRAWN:
+            return False
+        floor = STAGE_THRESHOLDS[self.stage][1]
+        return floor is None or (stage in MAIN_LINE and stage.rank >= floor.rank)
+
+    def unaffected_by(self, footprints: Collection[Mapping]) -> bool:
+        """A figure for this filter is still exact after hiding writes with these
+        footprints (figures/cache.py carries it over)."""
+        return not any(self.covers(footprint) for footprint in footprints)
 
     def query_args(self) -> dict[str, str]:
         """The URL query for this filter, without defaults, for links and exports."""

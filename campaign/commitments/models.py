@@ -17,7 +17,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+from sqlalchemy import inspect as inspect_instance
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, object_session, relationship
 
 from campaign.commitments.stages import Stage
 from campaign.extensions import db, db_enum
@@ -65,6 +66,30 @@ VISIBILITY_LABELS = {
 }
 
 
+def withdrawal_footprint(commitment: Commitment) -> dict | None:
+    """Where a commitment being withdrawn counted until now (footprint, with its stage
+    before); None when that stage is not known: the withdrawal then hides everywhere."""
+    before = inspect_instance(commitment).attrs.stage.history.deleted
+    session = object_session(commitment)
+    if not before or session is None:
+        return None
+    with session.no_autoflush:
+        return footprint(commitment, Stage(before[0]))
+
+
+def footprint(commitment: Commitment, stage: Stage) -> dict:
+    """What AdoptionFilter.covers reads of a commitment at `stage`: its state, its policy
+    (slug, priority and ✓ mark) and the stage."""
+    policy = commitment.policy
+    return {
+        "state": commitment.jurisdiction.state,
+        "policy": policy.slug,
+        "priority": policy.priority.slug,
+        "hostile": bool(policy.hostile_state_friendly),
+        "stage": stage.value,
+    }
+
+
 class Commitment(db.Model):
     """One official's commitment to advance one policy in the jurisdiction they serve."""
 
@@ -84,13 +109,15 @@ class Commitment(db.Model):
             "pledged_on",
         ),
         # Progress moves counts between stages and may lag; a withdrawal takes one away, and
-        # a change of visibility, official, policy or place may unname one: both at once.
+        # a change of visibility, official, policy or place may unname one: both at once
+        # (a withdrawal only where the commitment counted).
         affects_figures(
             new_rows="add",
             moving={"stage", "furthest_stage", "stage_changed_on", "target_date", "note"}
             | {"version", "updated_at", "timeline"},
             hiding_values={"stage": {Stage.WITHDRAWN}},
             commitment_attribute="id",
+            footprint=withdrawal_footprint,
         ),
     )
 
@@ -99,7 +126,9 @@ class Commitment(db.Model):
     policy_id: Mapped[int] = mapped_column(ForeignKey("policy.id"))  # ix_commitment_figures
     jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdiction.id"), index=True)
     visibility: Mapped[Visibility] = mapped_column(db_enum(Visibility, "visibility"))
-    stage: Mapped[Stage] = mapped_column(db_enum(Stage, "stage"), index=True)
+    # active_history: the stage a withdrawal left is loaded before it is replaced, even on
+    # an expired row, so the withdrawal can say where it counted (withdrawal_footprint).
+    stage: Mapped[Stage] = mapped_column(db_enum(Stage, "stage"), index=True, active_history=True)
     # The furthest point on the main line ever reached, so a stall resumes where it stopped.
     furthest_stage: Mapped[Stage] = mapped_column(db_enum(Stage, "furthest_stage"))
     pledged_on: Mapped[date] = mapped_column(Date, index=True)

@@ -56,4 +56,4 @@ def dashboard_figures(flt: AdoptionFilter, scope: str) -> DashboardFigures:
             other_states=places.areas.other_states,
         )
 
-    return cached(("dashboard", scope, flt.cache_key), compute)
+    return cached(("dashboard", scope, flt.cache_key), compute, unaffected_by=flt.unaffected_by)

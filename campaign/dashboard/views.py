@@ -39,6 +39,7 @@ def page():
                 state_names=STATES,
             )
         ),
+        unaffected_by=flt.unaffected_by,
     )
     layer_targets = targets_for(all_layers(), current_user, request.args.get("sort", ""))
     return render_template(

@@ -4,7 +4,9 @@ Every request reads the stamps (one query, see revision.py), so a write in any w
 process reaches every other worker's cached figures: nothing needs to be told.
 
 - A write that may hide something (the *hiding revision* moves) makes every cached value
-  unusable at once: a commitment made private never lingers on the public map.
+  unusable at once: a commitment made private never lingers on the public map. A figure
+  that says which hiding writes leave it exact (`unaffected_by`: a filter that covers none
+  of a withdrawal's footprint, revision.py) is carried over such writes instead.
 - A write that only adds or moves counts (progress reports, new commitments) may be shown
   up to AGGREGATE_MAX_LAG_SECONDS late. Past REFRESH_AT of that age, a stale value is served
   while one background thread per process recomputes it; past the full age it is
@@ -95,17 +97,32 @@ class Revisions(Protocol):
     hiding: int
 
 
+Footprints = list[dict]
+# How far back a figure is looked for to carry over hiding writes that left it exact.
+CARRY_OVER_SPAN = 32
+
+
 @dataclass(frozen=True)
 class _Source:
     """Where the cache reads how new the data is, given at init_app (revision.py)."""
 
     current: Callable[[], Revisions]  # both counters of the data, now
     seen: Callable[[], int]  # the revision the reader's own latest write reached
+    # Where the hiding writes after one hiding revision up to another took something away,
+    # or None if any of them may have taken anything.
+    hiding_since: Callable[[int, int], Footprints | None]
 
 
-def init_app(app, *, current: Callable[[], Revisions], seen: Callable[[], int]) -> None:
-    """Tell the cache how to read the data's counters and the reader's own latest write."""
-    app.extensions["campaign_cache"] = _Source(current, seen)
+def init_app(
+    app,
+    *,
+    current: Callable[[], Revisions],
+    seen: Callable[[], int],
+    hiding_since: Callable[[int, int], Footprints | None],
+) -> None:
+    """Tell the cache how to read the data's counters, the reader's own latest write and
+    where hiding writes took something away."""
+    app.extensions["campaign_cache"] = _Source(current, seen, hiding_since)
 
 
 def _source() -> _Source:
@@ -133,12 +150,15 @@ def cached(
     stamp: tuple | None = None,
     *,
     own_writes_may_lag: bool = False,
+    unaffected_by: Callable[[Footprints], bool] | None = None,
 ) -> T:
     """The value for `key`, computed at most once per data stamp (within the allowed lag).
 
     An explicit `stamp` replaces the data stamp for values that do not come from the data.
     `own_writes_may_lag`: the reader's own writes may lag too (for a figure beside exact
-    ones, such as a list's length beside the list).
+    ones, such as a list's length beside the list). `unaffected_by`: whether hiding writes
+    with these footprints leave the value exact (a filter's unaffected_by); the value
+    computed before them is then used as if computed after (still subject to the lag).
     """
     if stamp is not None:
         return _cached_exactly((stamp, *key), compute)
@@ -159,6 +179,8 @@ def cached(
         floor = min(_source().seen(), now.revision)
     lag = max_lag()
     entry = _get(full_key)
+    if entry is None and unaffected_by is not None:
+        entry = _carry_over(now, key, unaffected_by)
     if entry is not None and entry.revision >= floor:
         age = time.monotonic() - entry.computed_at
         if entry.revision >= now.revision or age < lag * REFRESH_AT:
@@ -191,6 +213,24 @@ def wait_for_refreshes(timeout: float = 30) -> None:
         pending = list(_refreshing.values())
     for future in pending:
         future.result(timeout=timeout)
+
+
+def _carry_over(
+    now: Stamp, key: tuple, unaffected_by: Callable[[Footprints], bool]
+) -> _Entry | None:
+    """The newest value for `key` from before the latest hiding writes, stored as of now's
+    hiding revision if those writes left it exact; otherwise None."""
+    for hiding in range(now.hiding - 1, max(now.hiding - CARRY_OVER_SPAN, 0) - 1, -1):
+        older = _get((now.database, hiding, *key))
+        if older is None:
+            continue
+        footprints = _source().hiding_since(hiding, now.hiding)
+        if footprints is None or not unaffected_by(footprints):
+            return None
+        with _lock:
+            _entries.setdefault((now.database, now.hiding, *key), older)
+        return older
+    return None
 
 
 def _new_enough(entry: _Entry | None, floor: int, revision: int, lag: float) -> bool:

@@ -19,6 +19,14 @@ with `affects_figures(...)` in its `__table_args__` (a `FigureEffects` in the ta
   rows and help requests feed only staff's queue; cached values may lag those by
   AGGREGATE_MAX_LAG_SECONDS, but never a write that hides something.
 
+A hiding write that takes away only what one row contributed (a withdrawal) says where it
+contributed: its table's `footprint` gives a small mapping (the commitment's state, policy
+and stage before), stored beside the new hiding revision (`HidingFootprint`). A cached
+figure whose filter covers none of the footprints since it was computed is still exact,
+and the cache carries it over (`hiding_since`, cache.cached's `unaffected_by`): a
+withdrawal in Ohio recomputes the nation's and Ohio's figures, not Texas's. Any other
+hiding write has no footprint and makes every figure unusable, as before.
+
 The revision a request's own writes reached is kept in its session (`SESSION_KEY`), so the
 person who made a change sees it at once however the cache lags for everyone else. So are
 the commitments those writes changed, for a few minutes (`OWN_CHANGES_KEY`): the staff
@@ -27,14 +35,15 @@ queue applies them to a page that may lag instead of deciding the whole queue ag
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from flask import current_app, g, has_request_context
 from flask import session as flask_session
-from sqlalchemy import Integer, event, inspect, select, update
+from sqlalchemy import Integer, Text, delete, event, insert, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -51,6 +60,11 @@ _PENDING = "campaign_pending_revision"  # session.info: the strongest effect of 
 OWN_CHANGES_KEY = "own_changes"
 _CHANGED = "campaign_changed_commitments"  # session.info: ids, or None for "too many"
 MAX_OWN_CHANGES = 40
+# session.info: the footprints of its hiding writes, or None once one hides everywhere.
+_FOOTPRINTS = "campaign_hiding_footprints"
+# Footprints are kept for this many hiding revisions; a figure older than that is computed
+# again rather than checked against each of them.
+KEPT_FOOTPRINTS = 64
 
 
 class DataRevision(db.Model):
@@ -58,6 +72,17 @@ class DataRevision(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     revision: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HidingFootprint(db.Model):
+    """Where a hiding write took something away (see the module docstring); a hiding
+    revision with no row here may have hidden anything."""
+
+    __tablename__ = "hiding_footprint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, index=True)
+    footprint: Mapped[str] = mapped_column(Text)  # JSON: the table's footprint mapping
 
 
 class Revisions(NamedTuple):
@@ -90,12 +115,47 @@ def bump(session: Session | None = None, *, hiding: bool = True) -> int:
     return _bump(session, hiding=hiding)
 
 
-def _bump(session: Session, *, hiding: bool) -> int:
+def _bump(session: Session, *, hiding: bool, footprints: list[Mapping] | None = None) -> int:
     revision = _raise(session, ROW_ID)
     if hiding:
-        _raise(session, HIDING_ROW_ID)
+        hiding_revision = _raise(session, HIDING_ROW_ID)
+        if footprints:
+            _keep_footprints(session, hiding_revision, footprints)
     session.info["campaign_revision"] = revision
     return revision
+
+
+def _keep_footprints(session: Session, hiding_revision: int, footprints: list[Mapping]) -> None:
+    session.execute(
+        insert(HidingFootprint),
+        [
+            {"revision": hiding_revision, "footprint": json.dumps(dict(f), sort_keys=True)}
+            for f in footprints
+        ],
+    )
+    session.execute(
+        delete(HidingFootprint).where(HidingFootprint.revision <= hiding_revision - KEPT_FOOTPRINTS)
+    )
+
+
+def hiding_since(after: int, upto: int) -> list[dict] | None:
+    """The footprints of the hiding revisions after `after` up to `upto`, or None when one
+    of them may have hidden anything (it has none, or it is no longer kept)."""
+    if upto - after > KEPT_FOOTPRINTS or upto <= after:
+        return None if upto != after else []
+    known = g.setdefault("campaign_hiding_since", {}) if has_request_context() else {}
+    if (after, upto) in known:
+        return known[(after, upto)]
+    rows = db.session.execute(
+        select(HidingFootprint.revision, HidingFootprint.footprint).where(
+            HidingFootprint.revision > after, HidingFootprint.revision <= upto
+        )
+    ).all()
+    found = None
+    if len({revision for revision, _f in rows}) == upto - after:
+        found = [json.loads(footprint) for _revision, footprint in rows]
+    known[(after, upto)] = found
+    return found
 
 
 def _raise(session: Session, row_id: int) -> int:
@@ -150,6 +210,9 @@ class FigureEffects:
     # The attribute holding the commitment a row belongs to, for its author's queue; "id"
     # for the commitment itself, whose creation or deletion no list of ids can describe.
     commitment_attribute: str | None = None
+    # For a write that hides only through hiding_values: where the row counted before it,
+    # as a JSON-able mapping (None: it may have hidden anything). See the module docstring.
+    footprint: Callable[[object], Mapping | None] | None = None
 
 
 def affects_figures(
@@ -160,6 +223,7 @@ def affects_figures(
     moving: Collection[str] = (),
     hiding_values: Mapping[str, Collection] | None = None,
     commitment_attribute: str | None = None,
+    footprint: Callable[[object], Mapping | None] | None = None,
 ) -> dict:
     """Table options (for `__table_args__`) saying how writes to the table move the figures."""
     effects = FigureEffects(
@@ -169,6 +233,7 @@ def affects_figures(
         moving=frozenset(moving),
         hiding_values={column: frozenset(v) for column, v in (hiding_values or {}).items()},
         commitment_attribute=commitment_attribute,
+        footprint=footprint,
     )
     return {"info": {INFO_KEY: effects}}
 
@@ -178,24 +243,29 @@ def _effects_of(obj) -> FigureEffects | None:
     return None if table is None else table.info.get(INFO_KEY)
 
 
-def _effect(obj, effects: FigureEffects, session: Session) -> str | None:
-    """'hides', 'adds' or None (no figure changes) for one pending object."""
+_EVERYWHERE = None  # the footprint of a write that may have hidden anything
+
+
+def _effect(obj, effects: FigureEffects, session: Session) -> tuple[str | None, Mapping | None]:
+    """'hides', 'adds' or None (no figure changes) for one pending object, and where a
+    hiding one hid (its footprint, or _EVERYWHERE)."""
     if obj in session.deleted:
-        return "adds" if effects.staff_only else "hides"
+        return ("adds" if effects.staff_only else "hides"), _EVERYWHERE
     if obj in session.new:
-        return "adds" if effects.staff_only or effects.new_rows == "add" else "hides"
+        return ("adds" if effects.staff_only or effects.new_rows == "add" else "hides"), None
     changes = {attr.key: attr.history for attr in inspect(obj).attrs if attr.history.has_changes()}
     changed = set(changes) - effects.unread
     if not changed:
-        return None
+        return None, None
     if effects.staff_only:
-        return "adds"
+        return "adds", None
     if not changed <= effects.moving:
-        return "hides"
+        return "hides", _EVERYWHERE
     for column, values in effects.hiding_values.items():
         if column in changes and any(value in values for value in changes[column].added):
-            return "hides"
-    return "adds"
+            footprint = effects.footprint(obj) if effects.footprint else _EVERYWHERE
+            return "hides", footprint
+    return "adds", None
 
 
 def _note_write(session: Session, flush_context, instances) -> None:
@@ -204,10 +274,18 @@ def _note_write(session: Session, flush_context, instances) -> None:
         for obj in (*session.new, *session.dirty, *session.deleted)
         if (effects := _effects_of(obj)) is not None
     ]
-    effects = {_effect(obj, obj_effects, session) for obj, obj_effects in changed}
+    noted = [_effect(obj, obj_effects, session) for obj, obj_effects in changed]
+    effects = {effect for effect, _footprint in noted}
     if effects - {None}:
         _note_changed_commitments(session, changed)
     if "hides" in effects:
+        # Earlier flushes of the transaction that hid already left their footprints (or
+        # None, for everywhere); this one adds its own.
+        footprints = session.info.get(_FOOTPRINTS) if session.info.get(_PENDING) == "hides" else []
+        for effect, footprint in noted:
+            if effect == "hides" and footprints is not None:
+                footprints = None if footprint is _EVERYWHERE else [*footprints, footprint]
+        session.info[_FOOTPRINTS] = footprints
         session.info[_PENDING] = "hides"
     elif "adds" in effects and session.info.get(_PENDING) != "hides":
         session.info[_PENDING] = "adds"
@@ -222,8 +300,9 @@ def _bump_before_commit(session: Session) -> None:
     """
     session.flush()  # the final flush, whose changes before_flush notes, runs after this hook
     effect = session.info.pop(_PENDING, None)
+    footprints = session.info.pop(_FOOTPRINTS, None)
     if effect is not None:
-        _bump(session, hiding=effect == "hides")
+        _bump(session, hiding=effect == "hides", footprints=footprints)
 
 
 def _note_changed_commitments(session: Session, changed) -> None:
@@ -300,6 +379,7 @@ def _forget_rolled_back_write(session: Session) -> None:
     session.info.pop("campaign_revision", None)
     session.info.pop(_CHANGED, None)
     session.info.pop(_PENDING, None)
+    session.info.pop(_FOOTPRINTS, None)
 
 
 _HOOKS = (

@@ -39,6 +39,7 @@ def _table_page(flt, scope, args):
     ordered = cached(
         ("map-table", scope, flt.cache_key, sort, descending),
         lambda: sort_summaries(_summaries(flt, scope), sort=sort, descending=descending),
+        unaffected_by=flt.unaffected_by,
     )
     return paginate(ordered, page=request.args.get("page", "1"), page_size=PAGE_SIZE)
 
@@ -86,6 +87,7 @@ def data():
     encoded = cached(
         ("map-payload", scope, flt.cache_key),
         lambda: encode_json(encode_payload(map_payload(cached_jurisdiction_figures(flt, scope)))),
+        unaffected_by=flt.unaffected_by,
     )
     return json_response(encoded)
 
