@@ -194,6 +194,21 @@ def test_map_page_serves_every_asset_itself_and_stays_small(client, campaign_dat
         assert client.get("/static/vendor/bundle/" + image).status_code == 200
 
 
+def test_the_map_page_itself_holds_the_states_outline_hidden_from_screen_readers(
+    client, campaign_data
+):
+    """Painted with the page, before any script (tests/e2e checks it lies where Leaflet
+    draws the states); the table beside it is what assistive technology reads."""
+    html = client.get("/map/").get_data(as_text=True)
+    found = re.search(
+        r'<div class="folium-map" id="map_\w+" ><svg class="map-sketch" aria-hidden="true"'
+        r' focusable="false"[^>]*><svg x="50%" y="50%" overflow="visible"><path d="(M[^"]+)"',
+        html,
+    )
+    assert found and len(found.group(1)) > 10_000
+    assert "style=" not in found.group(0)  # the CSP allows no inline style
+
+
 def test_cached_map_figures_are_left_out_of_garbage_collection(app, make, catalog):
     """A worker keeps ~20,000 rows per filter; the collector must not walk them each time it
     runs a full collection (it holds the GIL, so every page waits)."""

@@ -20,6 +20,12 @@ from flask import current_app, url_for
 from jinja2 import Template
 from markupsafe import Markup
 
+from campaign.map.sketch import states_sketch
+
+# The view the map opens on: the lower 48 states (and where the sketch is drawn for).
+OPENING_CENTER = (39.5, -98.35)
+OPENING_ZOOM = 4
+
 
 class AdoptionLayers(MacroElement):
     """Hands the Leaflet map to static/js/adoption-map.js with the URLs it loads data from."""
@@ -64,8 +70,8 @@ def vendor_assets() -> tuple[list[str], list[str]]:
 def build_map(data_url: str, detail_url: str) -> RenderedMap:
     css, js = vendor_assets()
     fmap = folium.Map(
-        location=[39.5, -98.35],
-        zoom_start=4,
+        location=list(OPENING_CENTER),
+        zoom_start=OPENING_ZOOM,
         min_zoom=2,
         max_zoom=12,
         tiles=None,
@@ -98,7 +104,17 @@ def build_map(data_url: str, detail_url: str) -> RenderedMap:
     return RenderedMap(
         stylesheets=css,
         scripts=js,
-        body=Markup(root.html.render()),  # noqa: S704 - folium's own markup, no user text
+        body=_with_sketch(root.html.render()),
         script=Markup(root.script.render()),  # noqa: S704 - config passes through tojson
         preloads=[outline_url, data_url],  # the outline is drawn first (adoption-map.js)
     )
+
+
+def _with_sketch(body: str) -> Markup:
+    """folium's map <div>, with the states' outline drawn inside it (sketch.py) for the
+    browser to paint before Leaflet has run."""
+    empty = '" ></div>'
+    if body.count(empty) != 1:
+        raise RuntimeError("folium's map markup changed: the sketch has no place to go")
+    sketch = states_sketch(OPENING_CENTER, OPENING_ZOOM)
+    return Markup(body.replace(empty, f'" >{sketch}</div>'))  # noqa: S704 - folium's and ours

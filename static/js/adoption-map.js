@@ -2,8 +2,8 @@
 // the page with textContent or as a DOM text node, never as HTML: names and notes are typed by
 // people, and Leaflet's bindPopup/bindTooltip would parse a string as HTML.
 //
-// What the eye needs first comes first: the states (a light outline first, then the full
-// 33 KB states shaded by the figures), then the markers, clustered in small chunks so the
+// What the eye needs first comes first: the states (the outline the page holds as an SVG,
+// then Leaflet's light outline, then the full 33 KB states shaded by the figures), then the markers, clustered in small chunks so the
 // page keeps answering input. The county boundaries (200 KB compressed) load only when
 // their layer is turned on, or the first time the map is zoomed in to county level.
 // Tooltips and popups are made when a marker is first pointed at or clicked, not for all
@@ -194,12 +194,17 @@
     // A light outline of the states is drawn as soon as it arrives (a third of the points:
     // Leaflet's first drawing is its slowest), and painted before anything else is done.
     // The full states then replace it, shaded and labelled, joined by the markers.
+    // The page holds the same outline as an SVG, painted before this script ran
+    // (campaign/map/sketch.py); it goes once Leaflet's own is drawn, or when the map moves.
+    var sketch = map.getContainer().querySelector(".map-sketch");
+    function removeSketch() { if (sketch) { sketch.remove(); sketch = null; } }
+    map.once("movestart zoomstart", removeSketch);
     var outlineStyle = { color: "#3a3b40", weight: 1, fillColor: "#ffffff", fillOpacity: 0 };
     var outline = fetchJSON(config.outlineUrl).then(function (topo) {
       return L.geoJSON(topojson.feature(topo, topo.objects.states), {
         style: outlineStyle, interactive: false
       }).addTo(statesLayer);
-    }).then(afterPaint);
+    }).then(afterPaint).then(function (drawn) { removeSketch(); return drawn; });
     var states = outline.then(function () { return fetchJSON(config.statesUrl); });
     Promise.all([states, data])
       .then(function (loaded) {

@@ -1,5 +1,7 @@
 """The map and dashboard in a real browser: self-hosted, drawn, and safe from injected text."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -52,6 +54,46 @@ def test_map_draws_from_app_assets_and_shows_injected_text_as_text(visit, hostil
     table = page.get_by_role("table")
     expect(table).to_contain_text(PAYLOADS[1])
     assert page.evaluate("window.__pwned === undefined")
+    visit.check_accessibility()
+
+
+def test_the_states_show_before_the_map_script_runs_where_leaflet_draws_them(visit, hostile_names):
+    """The page holds the states' outline itself: with the map's script held back (a slow
+    line, or JavaScript off) it is there; once Leaflet draws, its states lie on the same
+    pixels, and the page's copy is gone."""
+    page = visit.page
+    page.route("**/vendor/bundle/map.js*", lambda route: route.abort())
+    visit.goto("/map/")
+    sketch = page.locator(".folium-map .map-sketch path")
+    expect(sketch).to_have_count(1)
+    assert sketch.bounding_box()["width"] > 300  # drawn, at the opening zoom's scale
+    starts = [
+        [int(x), int(y)] for x, y in re.findall(r"M(-?\d+) (-?\d+)", sketch.get_attribute("d"))
+    ]
+    assert len(starts) > 300  # an arc per border
+    page.unroute("**/vendor/bundle/map.js*")
+
+    visit.goto("/map/")
+    frame = page.locator(".folium-map")
+    expect(frame).to_have_attribute("data-loaded", "1")
+    expect(page.locator(".map-sketch")).to_have_count(0)
+    # How far each of the sketch's arcs starts from the nearest corner of Leaflet's states,
+    # both measured from the middle of the map's box.
+    distances = page.evaluate(
+        """(starts) => {
+          const map = window[document.querySelector('.folium-map').id];
+          const size = map.getSize(), corners = [];
+          const walk = (ll) => Array.isArray(ll) ? ll.forEach(walk) : corners.push(
+            map.latLngToContainerPoint(ll).subtract([size.x / 2, size.y / 2]));
+          map.eachLayer((layer) => {
+            if (layer.getLatLngs && !(layer instanceof L.CircleMarker)) walk(layer.getLatLngs());
+          });
+          const nearest = ([x, y]) => Math.min(...corners.map((c) => Math.hypot(c.x - x, c.y - y)));
+          return starts.map(nearest);
+        }""",
+        starts,
+    )
+    assert max(distances) <= 1.5
     visit.check_accessibility()
 
 
