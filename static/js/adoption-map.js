@@ -3,8 +3,8 @@
 // people, and Leaflet's bindPopup/bindTooltip would parse a string as HTML.
 //
 // What the eye needs first comes first: the states (the outline the page holds as an SVG,
-// then Leaflet's light outline, then the full 33 KB states shaded by the figures), then the markers, clustered in small chunks so the
-// page keeps answering input. The county boundaries (200 KB compressed) load only when
+// then Leaflet's light outline, then the full 33 KB states shaded by the figures), then the
+// markers, clustered in small chunks so the page keeps answering input. The county boundaries (200 KB compressed) load only when
 // their layer is turned on, or the first time the map is zoomed in to county level.
 // Tooltips and popups are made when a marker is first pointed at or clicked, not for all
 // ~15,000 up front; a popup's detail is fetched per click.
