@@ -9,6 +9,7 @@ disclosure.py releases, added here in one place per figure.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
@@ -25,6 +26,8 @@ from campaign.commitments.stages import LIVE_STAGES, Stage
 from campaign.commitments.visibility import PUBLIC_SCOPE, scope_named
 from campaign.extensions import db
 from campaign.places.models import Jurisdiction, JurisdictionKind
+
+Footprints = Collection[Mapping]
 
 
 def _base(columns, flt: AdoptionFilter, visible, *, scan: bool = True) -> Select:
@@ -139,26 +142,33 @@ class JurisdictionFigures:
 
 def jurisdiction_figures(flt: AdoptionFilter, scope: str) -> JurisdictionFigures:
     """The commitments the scope may name, per jurisdiction, in one pass over them."""
+    return _with_areas(_jurisdiction_rows(flt, scope), flt, scope)
+
+
+def _jurisdiction_rows(
+    flt: AdoptionFilter, scope: str, only: Collection[int] | None = None
+) -> list[tuple]:
+    """JurisdictionFigures.rows: every jurisdiction, or those in `only`."""
 
     def at(stage: Stage):
         return func.sum(case((Commitment.stage == stage, 1), else_=0))
 
     # Every row read is one the scope names (_base's condition): the counts need no
     # condition of their own, which SQLite would evaluate seven times per commitment.
-    counts = (
-        _base(
-            [
-                Commitment.jurisdiction_id.label("jurisdiction_id"),
-                func.count().label("named"),
-                func.count(func.distinct(Commitment.policy_id)).label("policies"),
-                *[at(stage).label(stage.value) for stage in LIVE_STAGES],
-            ],
-            flt,
-            scope_named(scope),
-        )
-        .group_by(Commitment.jurisdiction_id)
-        .subquery()
+    counts = _base(
+        [
+            Commitment.jurisdiction_id.label("jurisdiction_id"),
+            func.count().label("named"),
+            func.count(func.distinct(Commitment.policy_id)).label("policies"),
+            *[at(stage).label(stage.value) for stage in LIVE_STAGES],
+        ],
+        flt,
+        scope_named(scope),
+        scan=only is None,
     )
+    if only is not None:
+        counts = counts.where(Commitment.jurisdiction_id.in_(only))
+    counts = counts.group_by(Commitment.jurisdiction_id).subquery()
     stmt = select(
         Jurisdiction.id,
         Jurisdiction.key,
@@ -173,16 +183,19 @@ def jurisdiction_figures(flt: AdoptionFilter, scope: str) -> JurisdictionFigures
         counts.c.policies,
         *[counts.c[stage.value] for stage in LIVE_STAGES],
     ).join(counts, counts.c.jurisdiction_id == Jurisdiction.id)
-    rows: list[tuple] = []
+    # Core rows, not the ORM's, fetched at once: nothing here is an entity.
+    return [(*row[:11], tuple(row[11:])) for row in db.session.connection().execute(stmt).all()]
+
+
+def _with_areas(rows: list[tuple], flt: AdoptionFilter, scope: str) -> JurisdictionFigures:
+    """The figures of these rows: their state and county totals, and for the nation the
+    unnamed blocks disclosure.py releases (read now, whenever the rows were)."""
     states: dict[str, int] = defaultdict(int)
     counties: dict[str, int] = defaultdict(int)
     state_jurisdictions: dict[str, int] = defaultdict(int)
     named_population: dict[str, int] = defaultdict(int)
     county_kind, place_kind = JurisdictionKind.COUNTY.value, JurisdictionKind.PLACE.value
-    # Core rows, not the ORM's, fetched at once: nothing here is an entity, and this loop
-    # is the cost.
-    for row in db.session.connection().execute(stmt).all():
-        (jid, key, name, kind, state, lat, lon, county, population, total, policies) = row[:11]
+    for _id, key, _name, kind, state, _lat, _lon, county, population, total, _p, _s in rows:
         states[state] += total
         state_jurisdictions[state] += 1
         county_of = key if kind == county_kind else county
@@ -190,10 +203,6 @@ def jurisdiction_figures(flt: AdoptionFilter, scope: str) -> JurisdictionFigures
             counties[county_of] += total
         if kind == place_kind and population:
             named_population[state] += population
-        rows.append(
-            (jid, key, name, kind, state, lat, lon, county, population, total, policies,
-             tuple(row[11:]))
-        )  # fmt: skip
     other_states = 0
     if scope == PUBLIC_SCOPE and level_of(flt) is Level.NATION:
         released = release()
@@ -210,6 +219,21 @@ def jurisdiction_figures(flt: AdoptionFilter, scope: str) -> JurisdictionFigures
     return JurisdictionFigures(rows, areas)
 
 
+def after_withdrawals(
+    figures: JurisdictionFigures, flt: AdoptionFilter, scope: str, footprints: Footprints
+) -> JurisdictionFigures | None:
+    """`figures` with the jurisdictions where these withdrawals counted read again, and the
+    released blocks read now: what computing them again would give, at a fraction of the
+    cost, for the rows not read again may lag as any cached figure may. None when a
+    footprint does not say its jurisdiction (then everything is computed again)."""
+    places = {footprint.get("jurisdiction") for footprint in footprints if flt.covers(footprint)}
+    if None in places:
+        return None
+    fresh = _jurisdiction_rows(flt, scope, only=places) if places else []
+    kept = [row for row in figures.rows if row[0] not in places]
+    return _with_areas(kept + fresh, flt, scope)
+
+
 def cached_jurisdiction_figures(flt: AdoptionFilter, scope: str) -> JurisdictionFigures:
     """The map's figures, cached (figures/cache.py): the dashboard's states come from them."""
     from campaign.figures.cache import cached
@@ -218,6 +242,7 @@ def cached_jurisdiction_figures(flt: AdoptionFilter, scope: str) -> Jurisdiction
         ("map-figures", scope, flt.cache_key),
         lambda: jurisdiction_figures(flt, scope),
         unaffected_by=flt.unaffected_by,
+        patch=lambda figures, footprints: after_withdrawals(figures, flt, scope, footprints),
     )
 
 

@@ -78,10 +78,12 @@ def withdrawal_footprint(commitment: Commitment) -> dict | None:
 
 
 def footprint(commitment: Commitment, stage: Stage) -> dict:
-    """What AdoptionFilter.covers reads of a commitment at `stage`: its state, its policy
-    (slug, priority and ✓ mark) and the stage."""
+    """What AdoptionFilter.covers reads of a commitment at `stage` (its state, its policy's
+    slug, priority and ✓ mark, and the stage), and its jurisdiction, whose row of the map's
+    figures is then read again (aggregates.after_withdrawals)."""
     policy = commitment.policy
     return {
+        "jurisdiction": commitment.jurisdiction_id,
         "state": commitment.jurisdiction.state,
         "policy": policy.slug,
         "priority": policy.priority.slug,

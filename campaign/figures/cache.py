@@ -6,7 +6,9 @@ process reaches every other worker's cached figures: nothing needs to be told.
 - A write that may hide something (the *hiding revision* moves) makes every cached value
   unusable at once: a commitment made private never lingers on the public map. A figure
   that says which hiding writes leave it exact (`unaffected_by`: a filter that covers none
-  of a withdrawal's footprint, revision.py) is carried over such writes instead.
+  of a withdrawal's footprint, revision.py) is carried over such writes instead; one that
+  can be made exact after them more cheaply than computed again (`patch`: the map's
+  figures read again only the jurisdictions the withdrawals were in) is patched.
 - A write that only adds or moves counts (progress reports, new commitments) may be shown
   up to AGGREGATE_MAX_LAG_SECONDS late. Past REFRESH_AT of that age, a stale value is served
   while one background thread per process recomputes it; past the full age it is
@@ -151,6 +153,7 @@ def cached(
     *,
     own_writes_may_lag: bool = False,
     unaffected_by: Callable[[Footprints], bool] | None = None,
+    patch: Callable[[T, Footprints], T | None] | None = None,
 ) -> T:
     """The value for `key`, computed at most once per data stamp (within the allowed lag).
 
@@ -159,6 +162,8 @@ def cached(
     ones, such as a list's length beside the list). `unaffected_by`: whether hiding writes
     with these footprints leave the value exact (a filter's unaffected_by); the value
     computed before them is then used as if computed after (still subject to the lag).
+    `patch`: the value before such hiding writes made exact after them, when that is much
+    cheaper than computing it (None if it cannot be): for a figure they do affect.
     """
     if stamp is not None:
         return _cached_exactly((stamp, *key), compute)
@@ -180,7 +185,7 @@ def cached(
     lag = max_lag()
     entry = _get(full_key)
     if entry is None and unaffected_by is not None:
-        entry = _carry_over(now, key, unaffected_by)
+        entry = _carry_over(now, key, unaffected_by, patch)
     if entry is not None and entry.revision >= floor:
         age = time.monotonic() - entry.computed_at
         if entry.revision >= now.revision or age < lag * REFRESH_AT:
@@ -216,21 +221,40 @@ def wait_for_refreshes(timeout: float = 30) -> None:
 
 
 def _carry_over(
-    now: Stamp, key: tuple, unaffected_by: Callable[[Footprints], bool]
+    now: Stamp,
+    key: tuple,
+    unaffected_by: Callable[[Footprints], bool],
+    patch: Callable[[object, Footprints], object | None] | None,
 ) -> _Entry | None:
     """The newest value for `key` from before the latest hiding writes, stored as of now's
-    hiding revision if those writes left it exact; otherwise None."""
+    hiding revision if those writes left it exact, or patched to be (as old as it was for
+    every other write); otherwise None."""
     for hiding in range(now.hiding - 1, max(now.hiding - CARRY_OVER_SPAN, 0) - 1, -1):
         older = _get((now.database, hiding, *key))
         if older is None:
             continue
         footprints = _source().hiding_since(hiding, now.hiding)
-        if footprints is None or not unaffected_by(footprints):
+        if footprints is None:
             return None
-        with _lock:
-            _entries.setdefault((now.database, now.hiding, *key), older)
-        return older
+        if unaffected_by(footprints):
+            return _store_once((now.database, now.hiding, *key), older)
+        if patch is None:
+            return None
+        full_key = (now.database, now.hiding, *key)
+        with _computing_lock(full_key):
+            entry = _get(full_key)
+            if entry is not None:
+                return entry
+            value = patch(older.value, footprints)
+            if value is None:
+                return None
+            return _store_once(full_key, _Entry(value, older.revision, older.computed_at))
     return None
+
+
+def _store_once(full_key: tuple, entry: _Entry) -> _Entry:
+    with _lock:
+        return _entries.setdefault(full_key, entry)
 
 
 def _new_enough(entry: _Entry | None, floor: int, revision: int, lag: float) -> bool:

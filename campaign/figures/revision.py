@@ -20,11 +20,12 @@ with `affects_figures(...)` in its `__table_args__` (a `FigureEffects` in the ta
   AGGREGATE_MAX_LAG_SECONDS, but never a write that hides something.
 
 A hiding write that takes away only what one row contributed (a withdrawal) says where it
-contributed: its table's `footprint` gives a small mapping (the commitment's state, policy
-and stage before), stored beside the new hiding revision (`HidingFootprint`). A cached
-figure whose filter covers none of the footprints since it was computed is still exact,
-and the cache carries it over (`hiding_since`, cache.cached's `unaffected_by`): a
-withdrawal in Ohio recomputes the nation's and Ohio's figures, not Texas's. Any other
+contributed: its table's `footprint` gives a small mapping (the commitment's jurisdiction,
+state, policy and stage before), stored beside the new hiding revision (`HidingFootprint`).
+A cached figure whose filter covers none of the footprints since it was computed is still
+exact, and the cache carries it over (`hiding_since`, cache.cached's `unaffected_by`): a
+withdrawal in Ohio changes the nation's and Ohio's figures, not Texas's, and those it
+changes may be patched rather than computed again (cache.cached's `patch`). Any other
 hiding write has no footprint and makes every figure unusable, as before.
 
 The revision a request's own writes reached is kept in its session (`SESSION_KEY`), so the
