@@ -282,3 +282,29 @@ def test_a_save_that_loses_the_race_is_refused_not_a_500(app, catalog, make):
             expected_version=1,
         )
     db.session.rollback()
+
+
+def test_no_way_in_records_a_step_dated_later_than_tomorrow(app, catalog, make):
+    """The official's form, staff's phone form, the mailbox and spreadsheets share one rule
+    (the form's day of grace for a time zone ahead): `advance` itself refuses the rest."""
+    from campaign.commitments.operations import CommitmentError, advance
+
+    commitment = make.commitment(make.user(), catalog[0])
+    official = commitment.official
+    with pytest.raises(CommitmentError) as refused:
+        advance(
+            commitment,
+            stage=Stage.INTRODUCED,
+            occurred_on=today() + timedelta(days=2),
+            recorded_by=official,
+        )
+    assert refused.value.field == "occurred_on"
+    assert "in the future" in str(refused.value)
+    advance(
+        commitment,
+        stage=Stage.INTRODUCED,
+        occurred_on=today() + timedelta(days=1),
+        recorded_by=official,
+    )
+    db.session.commit()
+    assert db.session.get(Commitment, commitment.id).stage == Stage.INTRODUCED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from openpyxl import Workbook
@@ -18,6 +18,7 @@ from campaign.extensions import db
 from campaign.imports.sheets import Action, parse_date, parse_stage, plan_rows
 from campaign.imports.spreadsheet import SpreadsheetError, guess_mapping, read_sheet
 from campaign.places.models import JurisdictionKind
+from campaign.timeutil import today
 
 HEADERS = [
     "Official Name", "E-mail", "Title", "City/County", "State", "FIPS", "Policy", "Status",
@@ -347,3 +348,26 @@ def test_rows_say_what_the_import_fills_in_or_leaves_out(catalog, places, make):
     assert any("evidence link is not imported" in note for note in rows[1].notes)
     assert rows[2].action == Action.FAIL
     assert "deactivated" in rows[2].reason
+
+
+def test_a_row_is_dated_by_the_rule_of_the_officials_own_form(catalog, places):
+    """Tomorrow is accepted, as on the progress form (an official a time zone ahead); the day
+    after, or a year before 2000, is refused in the form's words, for either date."""
+    tomorrow, later = today() + timedelta(days=1), today() + timedelta(days=2)
+
+    def row(pledged: date, updated: date | None = None) -> list[str]:
+        return ["Ana Ruiz", "ana@stpaul.example", "Council Member", "Saint Paul", "MN", "",
+                "Cancel ALPR contracts", "passed" if updated else "pledged",
+                pledged.isoformat(), updated.isoformat() if updated else "", "", ""]  # fmt: skip
+
+    for dates in [(tomorrow,), (date(2025, 1, 2), tomorrow)]:
+        (planned,) = plan_for(csv_bytes([row(*dates)])).rows
+        assert planned.action == Action.CREATE, planned.reason
+    for dates, words in [
+        ((later,), f"the pledge date {later.isoformat()} cannot be used: this date is in the"),
+        ((date(2025, 1, 2), later), f"the stage date {later.isoformat()} cannot be used"),
+        ((date(1999, 12, 31),), "cannot be used: enter a date after 1999"),
+    ]:
+        (planned,) = plan_for(csv_bytes([row(*dates)])).rows
+        assert planned.action == Action.FAIL
+        assert words in planned.reason.lower()

@@ -36,6 +36,10 @@ from campaign.validation import DateWindow
 
 # A target date is today or later, within ten years: on the official's form and in imports.
 TARGET_DATES = DateWindow(past_days=0, future_days=3650)
+# When something happened (a pledge, a stage reached): not in the future, with a day's grace
+# for an official a time zone ahead of the server, and not before EARLIEST_DATE. The same on
+# the official's form, staff's forms, the mailbox triage and spreadsheet imports.
+EVENT_DATES = DateWindow(future_days=1)
 
 
 class CommitmentError(ValueError):
@@ -261,12 +265,24 @@ def check_progress(commitment: Commitment, stage: Stage, occurred_on: date) -> N
         check_transition(commitment.stage, commitment.furthest_stage, stage)
     except ValueError as error:
         raise CommitmentError(str(error), field="stage") from error
+    check_event_date(occurred_on)
     # Work often starts before the pledge is entered here, so only later steps must be in order.
     if commitment.stage != Stage.PLEDGED and occurred_on < commitment.stage_changed_on:
         raise CommitmentError(
             f"The date cannot be before the last update "
             f"({commitment.stage_changed_on:%B} {commitment.stage_changed_on.day}, "
             f"{commitment.stage_changed_on.year}).",
+            field="occurred_on",
+        )
+
+
+def check_event_date(occurred_on: date, what: str = "date") -> None:
+    """The official's form's rule for when something happened, for everyone who records it."""
+    problem = EVENT_DATES.problem(occurred_on)
+    if problem:
+        raise CommitmentError(
+            f"The {what} {occurred_on.isoformat()} cannot be used: "
+            f"{problem[:1].lower()}{problem[1:]}",
             field="occurred_on",
         )
 
@@ -325,6 +341,9 @@ def decide_on_behalf(commitment: Commitment | None, reported: Reported) -> Decis
     app already has, or older than what it has, changes nothing and is said so.
     """
     stage, on = reported.stage, reported.on
+    check_event_date(on)  # CommitmentError: the report itself is wrong, whatever the app has
+    if reported.pledged_on is not None:
+        check_event_date(reported.pledged_on, "pledge date")
     if commitment is None:
         then = "" if stage == Stage.PLEDGED else f", then {stage.label.lower()}"
         pledged_on = (reported.pledged_on or on).isoformat()

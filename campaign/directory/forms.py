@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Visibility
-from campaign.commitments.operations import TARGET_DATES
+from campaign.commitments.operations import EVENT_DATES, TARGET_DATES
 from campaign.commitments.stages import Stage
 from campaign.validation import NOTE_MAX, DateWithin, strip
 from campaign.web.forms import SelectField
@@ -25,7 +25,7 @@ class PhoneEntryForm(FlaskForm):
     )
     occurred_on = DateField(
         "Date it happened",
-        validators=[InputRequired("Enter the date it happened."), DateWithin(future_days=1)],
+        validators=[InputRequired("Enter the date it happened."), DateWithin(window=EVENT_DATES)],
     )
     visibility = RadioField(
         "Who may see it, if it is a new commitment",

@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from campaign.commitments.models import Visibility
+from campaign.commitments.operations import EVENT_DATES
 from campaign.commitments.stages import Stage
 from campaign.imports.spreadsheet import FIELDS, Field
 from campaign.places.forms import picker_fields
@@ -87,7 +88,7 @@ class AcceptForm(FlaskForm):
     )
     occurred_on = DateField(
         "Date",
-        validators=[InputRequired("Enter the date."), DateWithin(future_days=0)],
+        validators=[InputRequired("Enter the date."), DateWithin(window=EVENT_DATES)],
         description="When the official said it; the email's date unless the text says otherwise.",
     )
     visibility = RadioField(

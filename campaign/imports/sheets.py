@@ -33,6 +33,7 @@ from campaign.commitments.operations import (
     CommitmentError,
     Reported,
     Source,
+    check_event_date,
     check_target_date,
     decide_on_behalf,
     record_on_behalf,
@@ -46,7 +47,7 @@ from campaign.places.matching import normalize_name, parse_state
 from campaign.places.models import Jurisdiction
 from campaign.places.search import get_by_key
 from campaign.timeutil import today, utcnow
-from campaign.validation import EARLIEST_DATE, NOTE_MAX
+from campaign.validation import NOTE_MAX
 
 DEFAULT_VISIBILITY = Visibility.COUNTED
 
@@ -268,13 +269,14 @@ def parse_date(text: str) -> date | None:
     raise ValueError(f"“{text}” is not a date we can read (use YYYY-MM-DD or MM/DD/YYYY)")
 
 
-def _checked_past_date(value: date | None, what: str) -> date | None:
+def _checked_event_date(value: date | None, what: str) -> date | None:
+    """The official's form's rule for when something happened (operations.EVENT_DATES)."""
     if value is None:
         return None
-    if value < EARLIEST_DATE:
-        raise ValueError(f"the {what} {value.isoformat()} is before {EARLIEST_DATE.year}")
-    if value > today():
-        raise ValueError(f"the {what} {value.isoformat()} is in the future")
+    try:
+        check_event_date(value, what)
+    except CommitmentError as error:
+        raise ValueError(str(error)[:1].lower() + str(error)[1:]) from error
     return value
 
 
@@ -474,8 +476,8 @@ def _read_values(plan: RowPlan, v: dict[str, str], batch_date: date) -> None:
     if visibility is None:
         raise ValueError(f"the visibility “{v['visibility']}” is not public, counted or private")
     plan.visibility = visibility
-    pledged_on = _checked_past_date(parse_date(v.get("pledged_on", "")), "pledge date")
-    stage_on = _checked_past_date(parse_date(v.get("stage_date", "")), "stage date")
+    pledged_on = _checked_event_date(parse_date(v.get("pledged_on", "")), "pledge date")
+    stage_on = _checked_event_date(parse_date(v.get("stage_date", "")), "stage date")
     plan.target_date = parse_date(v.get("target_date", ""))
     if pledged_on is None and stage_on is None:
         plan.undated = True

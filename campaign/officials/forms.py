@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Visibility
-from campaign.commitments.operations import TARGET_DATES
+from campaign.commitments.operations import EVENT_DATES, TARGET_DATES
 from campaign.commitments.stages import Stage
 from campaign.validation import NOTE_MAX, DateWithin, WebLink, strip, strip_line
 from campaign.web.forms import SelectField
@@ -69,7 +69,7 @@ class ProgressForm(FlaskForm):
     stage = SelectField("New stage", validators=[DataRequired("Choose the new stage.")])
     occurred_on = DateField(
         "Date it happened",
-        validators=[InputRequired("Enter the date it happened."), DateWithin(future_days=1)],
+        validators=[InputRequired("Enter the date it happened."), DateWithin(window=EVENT_DATES)],
     )
     evidence_url = URLField(
         "Evidence link (optional)",
