@@ -22,7 +22,7 @@ from campaign.accounts.reset import (
     _serializer,
     user_for_reset_token,
 )
-from campaign.accounts.roles import Role
+from campaign.accounts.roles import is_official_account
 from campaign.audit.operations import record
 from campaign.extensions import db
 from campaign.mail import MailError, public_link, send_mail
@@ -60,7 +60,7 @@ def claim_account(token: str, password: str) -> User:
 
 def unclaimed(users: list[User]) -> list[User]:
     """The officials among `users` who could still be invited: active, with no password."""
-    return [u for u in users if u.role == Role.OFFICIAL and u.active and not u.password_hash]
+    return [u for u in users if is_official_account(u) and u.active and not u.password_hash]
 
 
 def unclaimed_by_ids(ids: set[int]) -> list[User]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from flask import abort
 from sqlalchemy import select
 
 from campaign.accounts.models import AccountOrigin, User, UserSession, normalize_email
-from campaign.accounts.roles import Role
+from campaign.accounts.roles import Role, is_official_account
 from campaign.accounts.sessions import revoke_sessions
 from campaign.audit.operations import changes_between, record
 from campaign.extensions import db
@@ -29,12 +30,20 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email_normalized == normalize_email(email)))
 
 
+def official_or_404(official_id: int) -> User:
+    """The official's account a staff page is about, active or deactivated; else 404."""
+    person = db.session.get(User, official_id)
+    if not is_official_account(person):
+        abort(404)
+    return person
+
+
 def official_problem(user: User, jurisdiction: Jurisdiction) -> str | None:
     """Why staff cannot record for this account in this jurisdiction; None when they can.
 
     The one check of imports, mail triage and staff entries (a dry run asks it too).
     """
-    if user.role != Role.OFFICIAL:
+    if not is_official_account(user):
         return f"{user.email} belongs to a {user.role.label.lower()} account"
     if not user.active:
         return f"the account of {user.email} is deactivated"

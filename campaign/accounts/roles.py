@@ -35,7 +35,18 @@ def _role(user) -> Role | None:
 
 
 def is_official(user) -> bool:
+    """The signed-in viewer is an official (an active account)."""
     return _role(user) == Role.OFFICIAL
+
+
+def is_official_account(person) -> bool:
+    """An official's account, active or deactivated: a person a page is about, not the viewer."""
+    return person is not None and person.role == Role.OFFICIAL
+
+
+def official_condition(role_column):
+    """`is_official_account` as SQL, for a query over accounts (`official_condition(User.role)`)."""
+    return role_column == Role.OFFICIAL
 
 
 def is_staff(user) -> bool:

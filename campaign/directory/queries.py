@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import exists, func, or_, select
 
 from campaign.accounts.models import User
-from campaign.accounts.roles import Role, can_see_contact_details, is_staff
+from campaign.accounts.roles import can_see_contact_details, is_staff, official_condition
 from campaign.commitments.models import Commitment
 from campaign.commitments.visibility import directory_scope_condition
 from campaign.extensions import db
@@ -59,7 +59,7 @@ def directory(
             Jurisdiction.name, Jurisdiction.state, commitments, last_contact,
         )
         .outerjoin(Jurisdiction, Jurisdiction.id == User.jurisdiction_id)
-        .where(User.role == Role.OFFICIAL)
+        .where(official_condition(User.role))
     )  # fmt: skip
     if not is_staff(viewer):
         stmt = stmt.where(exists().where(Commitment.official_id == User.id, visible))

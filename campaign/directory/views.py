@@ -17,9 +17,8 @@ from wtforms import SelectChoice
 
 from campaign.accounts.invitations import send_invitations, unclaimed
 from campaign.accounts.models import AccountOrigin, User
-from campaign.accounts.operations import AccountError, official_for
+from campaign.accounts.operations import AccountError, official_for, official_or_404
 from campaign.accounts.roles import (
-    Role,
     can_see_contact_details,
     can_view_directory,
     is_staff,
@@ -95,17 +94,10 @@ def export_csv():
     return csv_response("officials.csv", header, rows)
 
 
-def _official_or_404(official_id: int) -> User:
-    person = db.session.get(User, official_id)
-    if person is None or person.role != Role.OFFICIAL:
-        abort(404)
-    return person
-
-
 @bp.route("/<id:official_id>")
 @role_required(can_view_directory)
 def official(official_id: int):
-    return _official_page(_official_or_404(official_id))
+    return _official_page(official_or_404(official_id))
 
 
 def _official_page(person: User, phone_form: PhoneEntryForm | None = None, status: int = 200):
@@ -142,7 +134,7 @@ def _official_page(person: User, phone_form: PhoneEntryForm | None = None, statu
 @role_required(is_staff)
 def record_by_phone(official_id: int):
     """Record a commitment, or a step forward, that the official told staff about by phone."""
-    person = _official_or_404(official_id)
+    person = official_or_404(official_id)
     form = PhoneEntryForm()
     form.set_policy_choices(list_policies())
     if form.validate_on_submit():
@@ -168,7 +160,7 @@ def record_by_phone(official_id: int):
             )
         except (AccountError, CommitmentError) as error:
             db.session.rollback()
-            person = _official_or_404(official_id)
+            person = official_or_404(official_id)
             # A refused account (deactivated, another place) is said at the top of the form.
             fields = ("stage", "occurred_on", "target_date")
             target = form[error.field] if error.field in fields else form.policy
@@ -192,9 +184,7 @@ def record_by_phone(official_id: int):
 def invite(official_id: int):
     """Email an official who has not claimed their (imported) account a link to do so."""
     require_action_form()
-    person = db.session.get(User, official_id)
-    if person is None or person.role != Role.OFFICIAL:
-        abort(404)
+    person = official_or_404(official_id)
     if not unclaimed([person]):
         flash(f"{person.name} has already claimed the account (or it is deactivated).", "error")
     else:

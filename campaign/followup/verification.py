@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from campaign.accounts.models import User
 from campaign.accounts.operations import AccountError, set_active
-from campaign.accounts.roles import Role
+from campaign.accounts.roles import is_official_account, official_condition
 from campaign.audit.operations import record
 from campaign.commitments.models import Commitment
 from campaign.extensions import db
@@ -35,7 +35,7 @@ def awaiting_verification() -> Select:
     account instead, three times per queue query (20 ms for a page of two rows)."""
     return (
         select(User.id)
-        .where(User.verified_at.is_(None), User.role == Role.OFFICIAL, User.active.is_(True))
+        .where(User.verified_at.is_(None), official_condition(User.role), User.active.is_(True))
         .with_hint(User, "INDEXED BY ix_user_verified_at", "sqlite")
     )
 
@@ -72,7 +72,7 @@ def verification_case(official: User) -> VerificationCase:
 
 def verify_official(official: User, actor: User) -> None:
     """Staff confirm the official holds the office they gave: their commitments now count."""
-    if official.role != Role.OFFICIAL:
+    if not is_official_account(official):
         raise VerificationError("Only officials are verified.")
     if not official.active:
         raise VerificationError(f"{official.name}'s account is deactivated.")
@@ -93,7 +93,7 @@ def verify_official(official: User, actor: User) -> None:
 
 def reject_official(official: User, actor: User, reason: str | None) -> None:
     """Not a real official (or not who they say): deactivate, so nothing of theirs shows."""
-    if official.role != Role.OFFICIAL or official.is_verified:
+    if not is_official_account(official) or official.is_verified:
         raise VerificationError("Only officials still waiting for verification are rejected here.")
     try:
         set_active(official, False, actor)

@@ -15,7 +15,8 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from campaign.accounts.models import User
-from campaign.accounts.roles import Role, can_verify_evidence, is_staff
+from campaign.accounts.operations import official_or_404
+from campaign.accounts.roles import can_verify_evidence, is_staff
 from campaign.audit.operations import entries_for, record_export
 from campaign.commitments.filters import FilterForm
 from campaign.commitments.models import Commitment, TimelineEntry
@@ -256,7 +257,7 @@ def officials_awaiting_verification():
 @role_required(is_staff)
 def verify_official_page(official_id: int):
     """What staff need to decide whether an official who signed up is real, and the button."""
-    official = _official_or_404(official_id)
+    official = official_or_404(official_id)
     if request.method == "POST":
         require_action_form()
         try:
@@ -274,7 +275,7 @@ def verify_official_page(official_id: int):
 @bp.route("/officials/<id:official_id>/reject", methods=["POST"])
 @role_required(is_staff)
 def reject_official_view(official_id: int):
-    official = _official_or_404(official_id)
+    official = official_or_404(official_id)
     form = RejectOfficialForm()
     if not form.validate_on_submit():
         return _verification_page(official, form, 422)
@@ -287,13 +288,6 @@ def reject_official_view(official_id: int):
         db.session.commit()
         flash(f"{official.name} was not verified; the account is deactivated.", "success")
     return redirect(url_for(".verify_official_page", official_id=official_id))
-
-
-def _official_or_404(official_id: int) -> User:
-    official = db.session.get(User, official_id)
-    if official is None or official.role != Role.OFFICIAL:  # deactivated ones too
-        abort(404)
-    return official
 
 
 def _verification_page(official: User, reject_form: RejectOfficialForm, status: int):

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 
 from campaign.accounts.models import AccountOrigin, User, normalize_email
 from campaign.accounts.operations import AccountError, find_user_by_email, official_for
-from campaign.accounts.roles import Role
+from campaign.accounts.roles import is_official_account
 from campaign.audit.operations import record
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Commitment, Visibility
@@ -315,7 +315,7 @@ def suggestions_for(thread: Thread) -> Suggestions:
     for m in thread.messages:
         if m.sender_email:
             user = find_user_by_email(m.sender_email)
-            if user is not None and user.role == Role.OFFICIAL:
+            if is_official_account(user):
                 officials.append(user)
     official = officials[0] if officials else None
     first_sender = next((m for m in thread.messages if m.sender_email), thread.first)
