@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, true
 from campaign.accounts.models import User
 from campaign.accounts.roles import can_see_private_commitments, is_official
 from campaign.commitments.models import Commitment, Visibility
-from campaign.commitments.stages import Stage
+from campaign.commitments.stages import OPEN_STAGES, Stage
 
 
 def by_verified_official() -> ColumnElement[bool]:
@@ -46,6 +46,11 @@ def named_condition(viewer) -> ColumnElement[bool]:
 def active_condition() -> ColumnElement[bool]:
     """A withdrawn commitment no longer counts as a commitment."""
     return Commitment.stage != Stage.WITHDRAWN
+
+
+def open_condition() -> ColumnElement[bool]:
+    """Still being worked on (stages.OPEN_STAGES): what staff follow up and remind about."""
+    return Commitment.stage.in_(OPEN_STAGES)
 
 
 # Aggregate pages (map, dashboard, exports) are cached and shared between viewers, so they see

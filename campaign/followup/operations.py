@@ -13,7 +13,7 @@ from campaign.accounts.models import User
 from campaign.accounts.roles import is_staff, staff_condition
 from campaign.audit.operations import record
 from campaign.commitments.models import Commitment
-from campaign.commitments.stages import OPEN_STAGES
+from campaign.commitments.visibility import open_condition
 from campaign.extensions import db
 from campaign.figures.cache import cached
 from campaign.followup.models import ContactKind, ContactLogEntry, FollowUp
@@ -128,7 +128,7 @@ def log_contact(
             db.session.scalars(
                 select(Commitment).where(
                     Commitment.official_id == official.id,
-                    Commitment.stage.in_(OPEN_STAGES),
+                    open_condition(),
                 )
             )
         )

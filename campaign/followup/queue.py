@@ -27,8 +27,8 @@ from sqlalchemy.orm import aliased
 from campaign.accounts.models import User
 from campaign.catalog.models import Policy
 from campaign.commitments.models import Commitment
-from campaign.commitments.stages import OPEN_STAGES, Stage
-from campaign.commitments.visibility import active_condition
+from campaign.commitments.stages import Stage
+from campaign.commitments.visibility import active_condition, open_condition
 from campaign.extensions import db
 from campaign.figures import revision
 from campaign.figures.cache import cached, max_lag
@@ -132,7 +132,7 @@ def _reason_and_due(today: date, waiting_since, ended):
     target_passed = and_(
         Commitment.target_date.isnot(None),
         Commitment.target_date < today,
-        Commitment.stage.in_(OPEN_STAGES),
+        open_condition(),
     )
     stale_conditions = []
     for stage_name, days in stale.items():

@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 from campaign.accounts.models import User
 from campaign.accounts.roles import staff_condition
 from campaign.commitments.models import Commitment
-from campaign.commitments.stages import OPEN_STAGES
+from campaign.commitments.visibility import open_condition
 from campaign.extensions import db
 from campaign.followup.models import SentReminder
 from campaign.followup.queue import QueueFilter, follow_up_queue
@@ -91,7 +91,7 @@ def send_reminders(today: date, *, save: Save) -> ReminderRun:
             select(Commitment)
             .join(User, User.id == Commitment.official_id)
             .where(
-                Commitment.stage.in_(OPEN_STAGES),
+                open_condition(),
                 Commitment.stage_changed_on <= today - timedelta(days=after),
                 User.active.is_(True),
             )
