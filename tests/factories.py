@@ -93,13 +93,14 @@ class Factories:
         stage: Stage = Stage.PLEDGED,
         pledged_on: date = date(2026, 2, 1),
     ) -> Commitment:
+        """Pledged on `pledged_on`, then moved to `stage` that day by the app's own rules."""
         commitment = Commitment(
             official=official,
             policy=policy,
             jurisdiction_id=official.jurisdiction_id,
             visibility=visibility,
-            stage=stage,
-            furthest_stage=stage if stage.on_main_line else Stage.PLEDGED,
+            stage=Stage.PLEDGED,
+            furthest_stage=Stage.PLEDGED,
             pledged_on=pledged_on,
             stage_changed_on=pledged_on,
         )
@@ -108,9 +109,7 @@ class Factories:
             TimelineEntry(stage=Stage.PLEDGED, occurred_on=pledged_on, recorded_by=official)
         )
         if stage != Stage.PLEDGED:
-            commitment.timeline.add(
-                TimelineEntry(stage=stage, occurred_on=pledged_on, recorded_by=official)
-            )
+            advance(commitment, stage=stage, occurred_on=pledged_on, recorded_by=official)
         db.session.commit()
         return commitment
 
