@@ -82,8 +82,12 @@ def configure(app: Flask, overrides: Mapping | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from campaign.database import sqlite
     from campaign.extensions import csrf, db, login_manager, migrate
 
+    # SQLite connections: WAL, foreign keys, a busy timeout, one writer at a time per
+    # process, and the write lock taken up front for work that writes (database/sqlite.py).
+    sqlite.install()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)

@@ -218,7 +218,7 @@ def count_queries(app):
             event.remove(db.engine, "before_cursor_execute", self._on_execute)
 
         def _on_execute(self, conn, cursor, statement, *args, **kwargs):
-            # SQLite's BEGIN is sent by the app (extensions.py); PostgreSQL's by the driver,
+            # SQLite's BEGIN is sent by the app (database/sqlite.py); PostgreSQL's by the driver,
             # unseen. Neither is a query the page asked for.
             if not statement.startswith("BEGIN"):
                 self.count += 1

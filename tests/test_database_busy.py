@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import OperationalError
 
-from campaign import extensions
 from campaign.accounts.roles import Role
 from campaign.commitments.models import Commitment
+from campaign.database import sqlite
 from campaign.errors import is_database_busy
 from campaign.extensions import db
 from campaign.help.models import HelpTopic
@@ -40,7 +40,7 @@ def short_busy_timeout(app, monkeypatch):
     """Writers give up after 50 ms instead of 5 s, so the test does not wait."""
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite's write lock")
-    monkeypatch.setattr(extensions, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(sqlite, "SQLITE_BUSY_TIMEOUT_MS", 50)
     db.engine.dispose()  # new connections take the new timeout
     yield
     monkeypatch.undo()

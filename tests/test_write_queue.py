@@ -15,8 +15,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from campaign import extensions
 from campaign.commitments.models import Commitment
+from campaign.database import sqlite
 from campaign.database.writequeue import FairLock, QueuedConnection, queue_for
 from campaign.extensions import db
 
@@ -58,7 +58,7 @@ def test_a_waiter_whose_time_runs_out_leaves_the_queue():
 def sqlite_queue(app, monkeypatch) -> FairLock:
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite's write lock")
-    monkeypatch.setattr(extensions, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(sqlite, "SQLITE_BUSY_TIMEOUT_MS", 50)
     queue = queue_for(db.engine.url.database)
     assert queue is not None
     return queue

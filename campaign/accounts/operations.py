@@ -221,7 +221,7 @@ def authenticate(
 
     `before_hashing` runs between reading the account and checking the password, which is
     deliberately slow (argon2): the sign-in view ends its transaction there
-    (`extensions.end_transaction_before_slow_work`), so no lock is held meanwhile.
+    (`database.sqlite.end_transaction_before_slow_work`), so no lock is held meanwhile.
     """
     user = find_user_by_email(email)
     stored_hash = user.password_hash if user else None

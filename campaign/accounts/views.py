@@ -22,7 +22,8 @@ from campaign.accounts.sessions import (
     revoke_sessions,
     sign_out,
 )
-from campaign.extensions import db, end_transaction_before_slow_work
+from campaign.database.sqlite import end_transaction_before_slow_work
+from campaign.extensions import db
 from campaign.places.forms import resolve_picker
 from campaign.places.matching import STATES
 from campaign.places.models import Jurisdiction, JurisdictionKind

@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Engine
 
-from campaign import extensions
+from campaign.database import sqlite
 
 
 class BackupError(RuntimeError):
@@ -78,7 +78,7 @@ def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     else:
         conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute(f"PRAGMA busy_timeout={int(extensions.SQLITE_BUSY_TIMEOUT_MS)}")
+    conn.execute(f"PRAGMA busy_timeout={int(sqlite.SQLITE_BUSY_TIMEOUT_MS)}")
     return conn
 
 

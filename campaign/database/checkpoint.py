@@ -6,7 +6,7 @@ waits for the lock: under `make loadtest` those commits were the slowest submiss
 500–600 ms; 260 ms with no checkpoint during the run). A worker therefore runs one thread
 that checkpoints PASSIVE, which neither waits for nor blocks readers and writers, every
 INTERVAL_SECONDS, and writers' own checkpoint stays only as a backstop at BACKSTOP_PAGES
-(extensions.py). Other processes (`flask run`, commands, tests) keep SQLite's default.
+(sqlite.py). Other processes (`flask run`, commands, tests) keep SQLite's default.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ handed the lock as soon as the writer before it commits or rolls back; only writ
 processes still meet SQLite's busy handler, which remains the arbiter between processes.
 
 Connections come from `QueuedConnection` (sqlite3's documented `factory` hook, set in
-extensions.py), which waits its turn just before the app sends BEGIN IMMEDIATE.
+sqlite.py), which waits its turn just before the app sends BEGIN IMMEDIATE.
 """
 
 from __future__ import annotations
