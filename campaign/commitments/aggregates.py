@@ -222,10 +222,10 @@ def _with_areas(rows: list[tuple], flt: AdoptionFilter, scope: str) -> Jurisdict
 def after_withdrawals(
     figures: JurisdictionFigures, flt: AdoptionFilter, scope: str, footprints: Footprints
 ) -> JurisdictionFigures | None:
-    """`figures` with the jurisdictions where these withdrawals counted read again, and the
-    released blocks read now: what computing them again would give, at a fraction of the
-    cost, for the rows not read again may lag as any cached figure may. None when a
-    footprint does not say its jurisdiction (then everything is computed again)."""
+    """`figures` made exact after these withdrawals, at a fraction of a full computation's
+    cost: the jurisdictions where they counted are read again and the released blocks read
+    now; the other rows stay as old as they were (within the lag, as any cached figure).
+    None when a footprint does not name its jurisdiction: the figures are computed again."""
     places = {footprint.get("jurisdiction") for footprint in footprints if flt.covers(footprint)}
     if None in places:
         return None
