@@ -9,7 +9,7 @@ disclosure.py releases, added here in one place per figure.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
@@ -25,9 +25,8 @@ from campaign.commitments.models import Commitment, TimelineEntry
 from campaign.commitments.stages import LIVE_STAGES, Stage
 from campaign.commitments.visibility import PUBLIC_SCOPE, scope_named
 from campaign.extensions import db
+from campaign.figures.cache import Footprints
 from campaign.places.models import Jurisdiction, JurisdictionKind
-
-Footprints = Collection[Mapping]
 
 
 def _base(columns, flt: AdoptionFilter, visible, *, scan: bool = True) -> Select:

@@ -185,7 +185,7 @@ def cached(
     lag = max_lag()
     entry = _get(full_key)
     if entry is None and unaffected_by is not None:
-        entry = _carry_over(now, key, unaffected_by, patch)
+        entry = _carry_over(now, full_key, unaffected_by, patch)
     if entry is not None and entry.revision >= floor:
         age = time.monotonic() - entry.computed_at
         if entry.revision >= now.revision or age < lag * REFRESH_AT:
@@ -222,25 +222,25 @@ def wait_for_refreshes(timeout: float = 30) -> None:
 
 def _carry_over(
     now: Stamp,
-    key: tuple,
+    full_key: tuple,
     unaffected_by: Callable[[Footprints], bool],
     patch: Callable[[object, Footprints], object | None] | None,
 ) -> _Entry | None:
-    """The newest value for `key` from before the latest hiding writes, stored as of now's
-    hiding revision if those writes left it exact, or patched to be (as old as it was for
-    every other write); otherwise None."""
+    """The newest value for `full_key`'s figure from before the latest hiding writes, stored
+    under `full_key` (now's hiding revision) if those writes left it exact, or patched to be
+    (as old as it was for every other write); otherwise None."""
+    database, _hiding, *key = full_key
     for hiding in range(now.hiding - 1, max(now.hiding - CARRY_OVER_SPAN, 0) - 1, -1):
-        older = _get((now.database, hiding, *key))
+        older = _get((database, hiding, *key))
         if older is None:
             continue
         footprints = _source().hiding_since(hiding, now.hiding)
         if footprints is None:
             return None
         if unaffected_by(footprints):
-            return _store_once((now.database, now.hiding, *key), older)
+            return _store_once(full_key, older)
         if patch is None:
             return None
-        full_key = (now.database, now.hiding, *key)
         with _computing_lock(full_key):
             entry = _get(full_key)
             if entry is not None:
